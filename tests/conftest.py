@@ -1,0 +1,148 @@
+import http.client
+import os
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+# One bake per option combination, named for readable test ids.
+OPTIONS = [
+    pytest.param({"debug": True}, id="debug"),
+    pytest.param({"debug": False}, id="nodebug"),
+]
+
+
+def pytest_configure(config):
+    # Bake this checkout, wherever pytest was started from.
+    config.option.template = str(ROOT)
+
+
+@pytest.fixture(scope="session", params=OPTIONS)
+def baked(request, cookies_session):
+    """The pytest-cookies result of one bake per option combination."""
+    result = cookies_session.bake(extra_context=request.param)
+    assert result.exception is None
+    assert result.exit_code == 0
+    return result
+
+
+def clean_env(**extra):
+    """This process's environment without any DJANGO_* variable, plus extra.
+
+    A baked project then reads its settings from its own .env, as it would on
+    the developer's machine.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    return env | extra
+
+
+@pytest.fixture(scope="session")
+def cookiecutter_cli(tmp_path_factory):
+    """Run the real cookiecutter command, with a user config of its own."""
+    home = tmp_path_factory.mktemp("cookiecutter-home")
+    config = home / "config.yaml"
+    config.write_text(
+        f"cookiecutters_dir: {home / 'templates'}\nreplay_dir: {home / 'replay'}\n"
+    )
+
+    def run(*args, input="", no_input=True):
+        flags = ["--no-input"] if no_input else []
+        return subprocess.run(
+            [BIN / "cookiecutter", *flags, "--config-file", config, *args],
+            input=input,
+            env=clean_env(),
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+
+    return run
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, process, log, timeout=20):
+    """Wait until something accepts connections on port, or fail with the log."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the server exited early:\n{log.read_text()}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+        except OSError:
+            time.sleep(0.05)
+        else:
+            return
+    pytest.fail(f"nothing listened on port {port} within {timeout}s:\n{log.read_text()}")
+
+
+@contextmanager
+def serving(command, cwd, log, env=None):
+    """Run a server command (with {port} in it) until the block ends.
+
+    Yields the base URL; the server's output goes to the file log.
+    """
+    port = free_port()
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [str(arg).format(port=port) for arg in command],
+            cwd=cwd,
+            env=env or clean_env(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_for_port(port, process, log)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+DAPHNE = [BIN / "daphne", "-b", "127.0.0.1", "-p", "{port}", "app:application"]
+
+
+@pytest.fixture(scope="session")
+def daphne(baked, tmp_path_factory):
+    """A real `daphne app:application` serving the baked project.
+
+    Yields (base URL, path of the server log).
+    """
+    log = tmp_path_factory.mktemp("daphne") / "daphne.log"
+    with serving(DAPHNE, baked.project_path, log) as url:
+        yield url, log
+
+
+def get(url, path="/", headers=None):
+    """GET path from the server at url; return (status, headers, body)."""
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    try:
+        connection.request("GET", path, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+def wait_for_log(log, text, timeout=5):
+    """Return the log once text shows up in it (servers write it after replying)."""
+    deadline = time.monotonic() + timeout
+    while text not in log.read_text():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{text!r} never reached the log:\n{log.read_text()}")
+        time.sleep(0.05)
+    return log.read_text()

@@ -1,0 +1,60 @@
+"""What the real `cookiecutter` command does with good, bad and odd answers."""
+
+import pytest
+
+from conftest import ROOT
+
+
+@pytest.mark.parametrize(
+    "slug", ["My_Site", "my-site", "1site", "_site", "my site", "café", "../evil"]
+)
+def test_refuses_a_bad_slug_and_writes_nothing(cookiecutter_cli, tmp_path, slug):
+    out = tmp_path / "out"
+    out.mkdir()
+
+    result = cookiecutter_cli("-o", out, ROOT, f"project_slug={slug}")
+
+    assert result.returncode == 1
+    assert result.stderr == (
+        f"ERROR: project_slug {slug!r} is not valid: use lowercase ASCII letters, "
+        "digits and underscores, starting with a letter.\n"
+    )
+    assert sorted(tmp_path.rglob("*")) == [out]
+
+
+def test_refuses_a_blank_name_and_writes_nothing(cookiecutter_cli, tmp_path):
+    result = cookiecutter_cli("-o", tmp_path, ROOT, "project_name=   ")
+
+    assert result.returncode == 1
+    assert result.stderr == "ERROR: project_name is empty; give the project a name.\n"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_derives_the_slug_from_the_name(cookiecutter_cli, tmp_path):
+    result = cookiecutter_cli("-o", tmp_path, ROOT, "project_name=Café Über-Blog 2")
+
+    assert result.returncode == 0, result.stdout
+    assert [p.name for p in tmp_path.iterdir()] == ["cafe_uber_blog_2"]
+
+
+def test_quotes_and_backslashes_in_the_name_are_data(cookiecutter_cli, tmp_path):
+    name = "It's \"quoted\" \\ '''"
+
+    result = cookiecutter_cli("-o", tmp_path, ROOT, f"project_name={name}")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    readme = (tmp_path / "it_s_quoted" / "README.md").read_text()
+    assert readme.splitlines()[0] == f"# {name}"
+
+
+def test_asks_clear_questions(cookiecutter_cli, tmp_path):
+    result = cookiecutter_cli(
+        "-o", tmp_path, ROOT, input="Team Blog\n\nno\n", no_input=False
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Project name, as people should read it" in result.stdout
+    assert "Folder name (lowercase letters, digits and underscores" in result.stdout
+    assert "Turn DEBUG on in the baked .env" in result.stdout
+    env = (tmp_path / "team_blog" / ".env").read_text()
+    assert "DJANGO_DEBUG=0\n" in env

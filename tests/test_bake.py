@@ -1,0 +1,116 @@
+import re
+import shutil
+import stat
+import subprocess
+
+from conftest import BIN
+
+FILES = {
+    ".env",
+    ".gitignore",
+    "README.md",
+    "app.py",
+    "conftest.py",
+    "pyproject.toml",
+    "requirements-dev.txt",
+    "requirements.txt",
+    "test_app.py",
+}
+KEY_ALPHABET = set(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789%+-.:=@^_~"
+)
+
+
+def read_env(project):
+    lines = (project / ".env").read_text().splitlines()
+    pairs = (line.split("=", 1) for line in lines if line and not line.startswith("#"))
+    return dict(pairs)
+
+
+def test_bakes_the_expected_files(baked):
+    files = {p.name for p in baked.project_path.iterdir()}
+
+    assert baked.project_path.name == "my_django_site"
+    assert files == FILES
+
+
+def test_leaves_no_template_syntax(baked):
+    leftovers = [
+        p.name
+        for p in baked.project_path.iterdir()
+        if re.search(r"\{\{-?\s*cookiecutter|\{%|%\}", p.read_text())
+    ]
+
+    assert leftovers == []
+
+
+def test_passes_ruff(baked):
+    check = subprocess.run(
+        [BIN / "ruff", "check", "--no-cache", "."],
+        cwd=baked.project_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    format_check = subprocess.run(
+        [BIN / "ruff", "format", "--check", "--no-cache", "."],
+        cwd=baked.project_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert (check.returncode, check.stdout) == (0, "All checks passed!\n")
+    assert format_check.returncode == 0, format_check.stdout
+
+
+def test_dotenv_holds_the_chosen_debug_and_local_hosts(baked):
+    env = read_env(baked.project_path)
+
+    assert env["DJANGO_DEBUG"] == ("1" if baked.context["debug"] else "0")
+    assert env["DJANGO_ALLOWED_HOSTS"] == "localhost,127.0.0.1,[::1]"
+    assert sorted(env) == ["DJANGO_ALLOWED_HOSTS", "DJANGO_DEBUG", "DJANGO_SECRET_KEY"]
+
+
+def test_secret_key_is_strong_and_dotenv_safe(baked):
+    key = read_env(baked.project_path)["DJANGO_SECRET_KEY"]
+
+    assert len(key) == 64
+    assert set(key) <= KEY_ALPHABET
+    assert len(set(key)) >= 5
+    assert not key.startswith("django-insecure-")
+
+
+def test_dotenv_is_private(baked):
+    mode = (baked.project_path / ".env").stat().st_mode
+
+    assert stat.S_IMODE(mode) == 0o600
+
+
+def test_dotenv_is_git_ignored(baked, tmp_path):
+    project = shutil.copytree(baked.project_path, tmp_path / "project")
+    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+
+    ignored = subprocess.run(
+        ["git", "check-ignore", ".env", "app.py", "README.md"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert ignored.stdout == ".env\n"
+
+
+def test_secret_key_is_only_in_dotenv(baked):
+    key = read_env(baked.project_path)["DJANGO_SECRET_KEY"]
+
+    holders = [p.name for p in baked.project_path.iterdir() if key in p.read_text()]
+
+    assert holders == [".env"]
+
+
+def test_every_bake_gets_its_own_key(cookies):
+    keys = {read_env(cookies.bake().project_path)["DJANGO_SECRET_KEY"] for _ in "abc"}
+
+    assert len(keys) == 3

@@ -1,0 +1,78 @@
+import importlib.util
+import stat
+
+import pytest
+
+from conftest import ROOT
+
+
+def load_hook(name):
+    """Import a hook as a module: its Jinja sits in strings, so it is valid Python."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "hooks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+pre_gen = load_hook("pre_gen_project")
+post_gen = load_hook("post_gen_project")
+
+
+@pytest.mark.parametrize("slug", ["a", "my_site", "blog2", "a_1_b"])
+def test_accepts_good_slugs(slug):
+    assert pre_gen.validate("My Site", slug) is None
+
+
+@pytest.mark.parametrize(
+    "slug", ["", "My_Site", "my-site", "1site", "_site", "my site", "café", "a.b"]
+)
+def test_refuses_bad_slugs(slug):
+    error = pre_gen.validate("My Site", slug)
+
+    assert error == (
+        f"ERROR: project_slug {slug!r} is not valid: use lowercase ASCII letters, "
+        "digits and underscores, starting with a letter."
+    )
+
+
+@pytest.mark.parametrize("name", ["", " ", "\t\n"])
+def test_refuses_blank_names(name):
+    error = pre_gen.validate(name, "my_site")
+
+    assert error == "ERROR: project_name is empty; give the project a name."
+
+
+def test_secret_key_is_long_varied_and_safe():
+    key = post_gen.make_secret_key()
+
+    assert len(key) == 64
+    assert set(key) <= set(post_gen.ALPHABET)
+    assert len(set(key)) >= 5
+
+
+def test_secret_key_alphabet_has_nothing_a_dotenv_file_would_mangle():
+    assert set(post_gen.ALPHABET) & set("\"'\\$# \t`*?![]{}()<>|&;") == set()
+
+
+def test_secret_key_skips_weak_draws(monkeypatch):
+    # Django's deploy check calls a key weak with under 5 distinct characters.
+    draws = iter("a" * 50 + "abcdef" * 10)
+    monkeypatch.setattr(post_gen.secrets, "choice", lambda alphabet: next(draws))
+
+    key = post_gen.make_secret_key(length=50)
+
+    assert key == ("abcdef" * 10)[:50]
+
+
+def test_add_secret_key_appends_and_makes_the_file_private(tmp_path):
+    env_file = tmp_path / ".env"
+    env_file.write_text("DJANGO_DEBUG=1\n")
+    env_file.chmod(0o644)
+
+    post_gen.add_secret_key(env_file)
+
+    first, second = env_file.read_text().splitlines()
+    assert first == "DJANGO_DEBUG=1"
+    assert second.startswith("DJANGO_SECRET_KEY=")
+    assert len(second.removeprefix("DJANGO_SECRET_KEY=")) == 64
+    assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
