@@ -1,6 +1,5 @@
 """Give the baked project a secret key of its own, kept in its .env file."""
 
-import os
 import secrets
 import string
 from pathlib import Path

@@ -86,7 +86,9 @@ def wait_for_port(port, process, log, timeout=20):
             time.sleep(0.05)
         else:
             return
-    pytest.fail(f"nothing listened on port {port} within {timeout}s:\n{log.read_text()}")
+    pytest.fail(
+        f"nothing listened on port {port} within {timeout}s:\n{log.read_text()}"
+    )
 
 
 @contextmanager

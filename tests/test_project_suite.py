@@ -13,6 +13,7 @@ import pytest
 from conftest import ROOT, clean_env
 
 REQUIREMENTS = ["requirements.txt", "requirements-dev.txt"]
+GIT_AS_TESTER = ["git", "-c", "user.name=Tester", "-c", "user.email=tester@example.com"]
 
 
 def python_312_or_newer():
@@ -35,8 +36,8 @@ def python_312_or_newer():
 @pytest.fixture(
     scope="session",
     params=[
-        pytest.param((sys.executable, "5.2"), id="default-python-django-5.2"),
-        pytest.param((python_312_or_newer(), "6."), id="python-3.12+-django-6"),
+        pytest.param((sys.executable, "(5, 2, "), id="default-python-django-5.2"),
+        pytest.param((python_312_or_newer(), "(6, "), id="python-3.12+-django-6"),
     ],
 )
 def interpreter(request):
@@ -65,14 +66,14 @@ def fresh_clone(project, tmp_path):
     work = shutil.copytree(project, tmp_path / "work")
     run("git", "init", "-q", cwd=work)
     run("git", "add", ".", cwd=work)
-    run("git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "Bake", cwd=work)
+    run(*GIT_AS_TESTER, "commit", "-qm", "Bake", cwd=work)
     run("git", "clone", "-q", work, tmp_path / "clone", cwd=tmp_path)
     return tmp_path / "clone"
 
 
 @pytest.fixture(scope="session")
 def venv_for(tmp_path_factory):
-    """A fresh venv per interpreter and requirements, installed from a project's files."""
+    """A fresh venv per interpreter and requirements, from a project's files."""
     venvs = {}
 
     def venv(python, project):
@@ -96,7 +97,7 @@ def test_baked_suite_passes_in_a_fresh_clone_and_venv(
     clone = fresh_clone(baked.project_path, tmp_path)
     venv_python = venv_for(python, clone)
 
-    version = run(venv_python, "-c", "import django; print(django.__version__)", cwd=clone)
+    version = run(venv_python, "-c", "import django; print(django.VERSION)", cwd=clone)
     tests = run(venv_python, "-m", "pytest", "-p", "no:cacheprovider", cwd=clone)
 
     assert not (clone / ".env").exists()
