@@ -13,11 +13,19 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
-# One bake per option combination, named for readable test ids.
+# Every option combination, with a readable test id such as "nodebug-asgi".
 OPTIONS = [
-    pytest.param({"debug": True}, id="debug"),
-    pytest.param({"debug": False}, id="nodebug"),
+    pytest.param(
+        {"debug": debug, "websocket": websocket},
+        id=f"{'debug' if debug else 'nodebug'}-{websocket}",
+    )
+    for websocket in ("none", "asgi", "channels")
+    for debug in (True, False)
 ]
+
+
+def only(websocket):
+    return [p for p in OPTIONS if p.values[0]["websocket"] in websocket]
 
 
 def pytest_configure(config):
@@ -25,13 +33,39 @@ def pytest_configure(config):
     config.option.template = str(ROOT)
 
 
+@pytest.fixture(scope="session")
+def bake(cookies_session):
+    """Bake with the given options, once per combination however often asked."""
+    results = {}
+
+    def bake(options):
+        key = tuple(sorted(options.items()))
+        if key not in results:
+            result = cookies_session.bake(extra_context=options)
+            assert result.exception is None
+            assert result.exit_code == 0
+            results[key] = result
+        return results[key]
+
+    return bake
+
+
 @pytest.fixture(scope="session", params=OPTIONS)
-def baked(request, cookies_session):
-    """The pytest-cookies result of one bake per option combination."""
-    result = cookies_session.bake(extra_context=request.param)
-    assert result.exception is None
-    assert result.exit_code == 0
-    return result
+def baked(request, bake):
+    """The pytest-cookies result of baking each option combination."""
+    return bake(request.param)
+
+
+@pytest.fixture(scope="session", params=only({"asgi", "channels"}))
+def baked_websocket(request, bake):
+    """Each bake with a websocket router."""
+    return bake(request.param)
+
+
+@pytest.fixture(scope="session", params=only({"channels"}))
+def baked_channels(request, bake):
+    """Each bake with Django Channels."""
+    return bake(request.param)
 
 
 def clean_env(**extra):

@@ -4,6 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# A real browser for the page tests: Debian's chromium package (Playwright drives
+# it; its own browser download is not used). Without it those tests are skipped.
+if ! command -v chromium >/dev/null && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >/dev/null ||
+    echo "tests/run.sh: could not install chromium; the browser tests will be skipped" >&2
+fi
+
 if [ ! -x .venv/bin/python ]; then
   "${PYTHON:-python3}" -m venv .venv
 fi

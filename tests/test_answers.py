@@ -49,12 +49,15 @@ def test_quotes_and_backslashes_in_the_name_are_data(cookiecutter_cli, tmp_path)
 
 def test_asks_clear_questions(cookiecutter_cli, tmp_path):
     result = cookiecutter_cli(
-        "-o", tmp_path, ROOT, input="Team Blog\n\nno\n", no_input=False
+        "-o", tmp_path, ROOT, input="Team Blog\n\nno\n3\n", no_input=False
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Project name, as people should read it" in result.stdout
     assert "Folder name (lowercase letters, digits and underscores" in result.stdout
     assert "Turn DEBUG on in the baked .env" in result.stdout
-    env = (tmp_path / "team_blog" / ".env").read_text()
-    assert "DJANGO_DEBUG=0\n" in env
+    assert "Websockets?" in result.stdout
+    assert "3 - channels: Django Channels, with chat rooms" in result.stdout
+    project = tmp_path / "team_blog"
+    assert "DJANGO_DEBUG=0\n" in (project / ".env").read_text()
+    assert "channels>=4.2" in (project / "requirements.txt").read_text()

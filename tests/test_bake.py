@@ -64,6 +64,33 @@ def test_passes_ruff(baked):
     assert format_check.returncode == 0, format_check.stdout
 
 
+def test_requirements_add_channels_only_to_its_variant(baked):
+    lines = (baked.project_path / "requirements.txt").read_text().splitlines()
+    packages = [line for line in lines if line and not line.startswith("#")]
+
+    expected = ["django>=5.2,<7", "daphne>=4.2.2", "python-dotenv>=1.0"]
+    if baked.context["websocket"] == "channels":
+        expected.append("channels>=4.2")
+    assert packages == expected
+
+
+def test_imports_channels_only_in_its_variant(baked):
+    importers = [
+        p.name
+        for p in baked.project_path.glob("*.py")
+        if re.search(r"^\s*(from|import) channels\b", p.read_text(), re.MULTILINE)
+    ]
+
+    expected = ["app.py"] if baked.context["websocket"] == "channels" else []
+    assert importers == expected
+
+
+def test_http_only_variant_has_no_websocket_code(baked):
+    app = (baked.project_path / "app.py").read_text().lower()
+
+    assert ("websocket" in app) == (baked.context["websocket"] != "none")
+
+
 def test_dotenv_holds_the_chosen_debug_and_local_hosts(baked):
     env = read_env(baked.project_path)
 

@@ -5,16 +5,31 @@ Serve it with ``daphne app:application``. The file doubles as ``manage.py``:
 """
 
 import html
+{%- if cookiecutter.websocket == "channels" %}
+import json
+{%- endif %}
 import logging
 import os
 import sys
 from pathlib import Path
+{%- if cookiecutter.websocket == "asgi" %}
+from urllib.parse import urlsplit
+{%- endif %}
 
 from django.conf import settings
 from django.core.asgi import get_asgi_application
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpResponse
+{%- if cookiecutter.websocket == "none" %}
 from django.urls import path
+{%- elif cookiecutter.websocket == "asgi" %}
+from django.http.request import split_domain_port, validate_host
+from django.urls import Resolver404, URLResolver, path
+from django.urls.resolvers import RegexPattern
+{%- elif cookiecutter.websocket == "channels" %}
+from django.http.request import split_domain_port, validate_host
+from django.urls import path, re_path
+{%- endif %}
 from dotenv import load_dotenv
 
 # Settings
@@ -95,17 +110,74 @@ settings.configure(
             "django": {"handlers": ["stderr"], "level": "INFO", "propagate": False}
         },
     },
+{%- if cookiecutter.websocket == "channels" %}
+    # Chat rooms live in this process's memory: one daphne process only.
+    CHANNEL_LAYERS={"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}},
+{%- endif %}
 )
 
 
 # Views
 # -----
-
+{% if cookiecutter.websocket == "none" %}
 
 async def index(request):
     name = request.GET.get("name", "World")
     return HttpResponse(f"Hello, {html.escape(name)}!")
+{% else %}
+# The page talks to the websocket endpoints, so you can watch them work in a
+# browser. It shows what comes back as text (textContent), never as HTML.
+WEBSOCKET_DEMO = """
+<p>Say something: the server echoes it back over a websocket.</p>
+<form id="echo" data-path="/ws/echo/">
+  <input name="message" required> <button name="send" disabled>Send</button>
+</form>
+<ol id="echo-log"></ol>
+{%- if cookiecutter.websocket == "channels" %}
+<p>Chat with everyone who has this page open (room "lobby").</p>
+<form id="chat" data-path="/ws/chat/lobby/">
+  <input name="message" required> <button name="send" disabled>Say</button>
+</form>
+<ol id="chat-log"></ol>
+{%- endif %}
+<script>
+  function connect(name, encode, decode) {
+    const form = document.getElementById(name);
+    const log = document.getElementById(name + "-log");
+    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    const socket = new WebSocket(scheme + location.host + form.dataset.path);
+    socket.onopen = () => { form.elements.send.disabled = false; };
+    socket.onclose = () => { form.elements.send.disabled = true; };
+    socket.onmessage = (event) => {
+      const item = document.createElement("li");
+      item.textContent = decode(event.data);
+      log.append(item);
+    };
+    form.onsubmit = (event) => {
+      event.preventDefault();
+      socket.send(encode(form.elements.message.value));
+      form.reset();
+    };
+  }
+  connect("echo", (text) => text, (data) => data);
+{%- if cookiecutter.websocket == "channels" %}
+  connect(
+    "chat",
+    (text) => JSON.stringify({ message: text }),
+    (data) => JSON.parse(data).message,
+  );
+{%- endif %}
+</script>
+"""
 
+
+async def index(request):
+    name = request.GET.get("name", "World")
+    greeting = f"<h1>Hello, {html.escape(name)}!</h1>"
+    return HttpResponse(
+        "<!doctype html>\n<title>Hello</title>\n" + greeting + WEBSOCKET_DEMO
+    )
+{% endif %}
 
 # Routes
 # ------
@@ -113,6 +185,7 @@ async def index(request):
 urlpatterns = [
     path("", index, name="index"),
 ]
+{%- if cookiecutter.websocket == "none" %}
 
 
 # Application
@@ -120,6 +193,206 @@ urlpatterns = [
 # get_asgi_application() sets Django up and returns its ASGI handler.
 
 application = get_asgi_application()
+{%- else %}
+
+
+# Websocket checks and lifespan
+# -----------------------------
+
+
+def header(scope, name):
+    """One request header of an ASGI scope, as text ("" when it is missing)."""
+    return dict(scope["headers"]).get(name, b"").decode("latin-1")
+
+
+def allowed_host(scope):
+    """Django's own Host check for HTTP: is the Host in ALLOWED_HOSTS?"""
+    domain, _port = split_domain_port(header(scope, b"host"))
+    return bool(domain) and validate_host(domain, settings.ALLOWED_HOSTS)
+
+
+async def lifespan(scope, receive, send):
+    """Answer the server's start-up and shut-down messages.
+
+    There is nothing to set up, but servers that send them (uvicorn, hypercorn)
+    log an error unless they are answered.
+    """
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+{%- endif %}
+{%- if cookiecutter.websocket == "asgi" %}
+
+
+def allowed_origin(scope):
+    """Channels' AllowedHostsOriginValidator rule: the browser's Origin header
+    must be there, and its host must be in ALLOWED_HOSTS ("null" has none)."""
+    try:
+        origin = urlsplit(header(scope, b"origin")).hostname
+    except ValueError:  # a malformed URL, such as "http://["
+        return False
+    return origin is not None and validate_host(origin, settings.ALLOWED_HOSTS)
+
+
+class WebsocketRouter:
+    """Route websockets by path with Django's own resolver: path() patterns and
+    converters, whose captured arguments reach the handler.
+
+    A connection from a foreign origin or host, or to an unknown path, is closed
+    before it is accepted, which the server answers with HTTP 403.
+    """
+
+    def __init__(self, urlpatterns):
+        self.resolver = URLResolver(RegexPattern(r"^/"), urlpatterns)
+
+    async def __call__(self, scope, receive, send):
+        try:
+            match = self.resolver.resolve(scope["path"])
+        except Resolver404:
+            match = None
+        if match and allowed_origin(scope) and allowed_host(scope):
+            await match.func(scope, receive, send, **match.kwargs)
+        else:
+            await receive()  # websocket.connect
+            await send({"type": "websocket.close"})
+
+
+# Websockets
+# ----------
+# A websocket handler is an async function of the ASGI (scope, receive, send),
+# plus whatever its route captures as keyword arguments.
+
+
+async def echo(scope, receive, send):
+    """Send every message back as it came: text as text, bytes as bytes."""
+    while True:
+        message = await receive()
+        if message["type"] == "websocket.connect":
+            await send({"type": "websocket.accept"})
+        elif message["type"] == "websocket.receive":
+            text, data = message.get("text"), message.get("bytes")
+            await send({"type": "websocket.send", "text": text, "bytes": data})
+        elif message["type"] == "websocket.disconnect":
+            return
+
+
+websocket_urlpatterns = [
+    path("ws/echo/", echo),
+]
+
+
+# Application
+# -----------
+# ASGI is turtles all the way down: one small app hands each connection to the
+# app for its kind. get_asgi_application() sets Django up and returns its app.
+
+django_application = get_asgi_application()
+websocket_application = WebsocketRouter(websocket_urlpatterns)
+
+
+async def application(scope, receive, send):
+    if scope["type"] == "http":
+        await django_application(scope, receive, send)
+    elif scope["type"] == "websocket":
+        await websocket_application(scope, receive, send)
+    elif scope["type"] == "lifespan":
+        await lifespan(scope, receive, send)
+    else:
+        raise ValueError(f"Unknown ASGI scope type {scope['type']!r}")
+{%- elif cookiecutter.websocket == "channels" %}
+
+
+# Websockets
+# ----------
+# get_asgi_application() sets Django up. It must run before Channels' consumers
+# are imported: they may use models, which need Django's app registry.
+
+django_application = get_asgi_application()
+
+from channels.generic.websocket import AsyncWebsocketConsumer  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import (  # noqa: E402
+    AllowedHostsOriginValidator,
+    WebsocketDenier,
+)
+
+
+class AllowedHostsValidator:
+    """Refuse a websocket whose Host is not in ALLOWED_HOSTS, as Django refuses
+    such an HTTP request (Channels itself checks only the Origin)."""
+
+    def __init__(self, application):
+        self.application = application
+
+    async def __call__(self, scope, receive, send):
+        if allowed_host(scope):
+            return await self.application(scope, receive, send)
+        return await WebsocketDenier.as_asgi()(scope, receive, send)
+
+
+class EchoConsumer(AsyncWebsocketConsumer):
+    """Send every message back as it came: text as text, bytes as bytes."""
+
+    async def receive(self, text_data=None, bytes_data=None):
+        await self.send(text_data=text_data, bytes_data=bytes_data)
+
+
+class ChatConsumer(AsyncWebsocketConsumer):
+    """A chat room: each {"message": "..."} goes to every member of the room."""
+
+    async def connect(self):
+        self.room = "chat_" + self.scope["url_route"]["kwargs"]["room"]
+        await self.channel_layer.group_add(self.room, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code):
+        await self.channel_layer.group_discard(self.room, self.channel_name)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        try:
+            message = json.loads(text_data)["message"]
+        except (TypeError, ValueError, KeyError):
+            message = None
+        if not isinstance(message, str):
+            error = 'Send JSON text like {"message": "Hello"}.'
+            await self.send(text_data=json.dumps({"error": error}))
+            return
+        event = {"type": "chat.message", "message": message}
+        await self.channel_layer.group_send(self.room, event)
+
+    async def chat_message(self, event):
+        await self.send(text_data=json.dumps({"message": event["message"]}))
+
+
+websocket_urlpatterns = [
+    path("ws/echo/", EchoConsumer.as_asgi()),
+    # A room name is part of a channel layer group name, so it is kept to
+    # ASCII letters, digits, hyphens and underscores, and a sensible length.
+    re_path(r"^ws/chat/(?P<room>[-a-zA-Z0-9_]{1,50})/$", ChatConsumer.as_asgi()),
+    # Refuse any other path with HTTP 403, rather than fail with an error.
+    re_path(r"", WebsocketDenier.as_asgi()),
+]
+
+
+# Application
+# -----------
+# ASGI is turtles all the way down: Channels' ProtocolTypeRouter hands each
+# connection to the app for its kind.
+
+application = ProtocolTypeRouter(
+    {
+        "http": django_application,
+        "websocket": AllowedHostsOriginValidator(
+            AllowedHostsValidator(URLRouter(websocket_urlpatterns))
+        ),
+        "lifespan": lifespan,
+    }
+)
+{%- endif %}
 
 
 if __name__ == "__main__":

@@ -6,7 +6,18 @@ import sys
 from pathlib import Path
 
 import pytest
+{%- if cookiecutter.websocket != "none" %}
+from asgiref.testing import ApplicationCommunicator
+{%- endif %}
 from django.test import SimpleTestCase
+{%- if cookiecutter.websocket == "asgi" %}
+from django.urls import path
+
+import app
+{%- elif cookiecutter.websocket == "channels" %}
+
+import app
+{%- endif %}
 
 APP = Path(__file__).with_name("app.py")
 KEY = "k" * 10 + "-a-test-key-that-is-long-enough-and-varied-0123456789"
@@ -23,19 +34,19 @@ class IndexTests(SimpleTestCase):
     async def test_greets_the_world_by_default(self):
         response = await self.async_client.get("/")
 
-        self.assertEqual(response.status_code, 200)
+        self.assertContains(response, "Hello, World!")
         self.assertEqual(response["Content-Type"], "text/html; charset=utf-8")
-        self.assertEqual(response.content, b"Hello, World!")
 
     async def test_greets_by_name(self):
         response = await self.async_client.get("/", {"name": "Django user"})
 
-        self.assertEqual(response.content, b"Hello, Django user!")
+        self.assertContains(response, "Hello, Django user!")
 
     async def test_escapes_the_name(self):
         response = await self.async_client.get("/", {"name": "<b>&'\""})
 
-        self.assertEqual(response.content, b"Hello, &lt;b&gt;&amp;&#x27;&quot;!")
+        self.assertContains(response, "Hello, &lt;b&gt;&amp;&#x27;&quot;!")
+        self.assertNotContains(response, "<b>")
 
     async def test_unknown_path_is_404(self):
         response = await self.async_client.get("/nowhere/")
@@ -145,3 +156,160 @@ def test_doubles_as_manage_py(python):
 
     assert result.returncode == 0
     assert result.stdout == "System check identified no issues (0 silenced).\n"
+{%- if cookiecutter.websocket != "none" %}
+
+
+def websocket_scope(path, origin="http://localhost", host="localhost"):
+    """A websocket connection's scope, as a server hands it to the app."""
+    headers = [(b"host", host.encode())]
+    if origin is not None:
+        headers.append((b"origin", origin.encode()))
+    return {
+        "type": "websocket",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "headers": headers,
+        "subprotocols": [],
+    }
+
+
+def compact(message):
+    """An ASGI message without its None values (apps may leave them out)."""
+    return {key: value for key, value in message.items() if value is not None}
+
+
+class WebsocketTests(SimpleTestCase):
+    async def connect(self, path, **headers):
+        """Open a websocket to the app; return it and the app's first reply."""
+        scope = websocket_scope(path, **headers)
+        socket = ApplicationCommunicator(app.application, scope)
+        await socket.send_input({"type": "websocket.connect"})
+        return socket, compact(await socket.receive_output())
+
+    async def disconnect(self, socket):
+        """Hang up, and check that the app then finishes promptly."""
+        await socket.send_input({"type": "websocket.disconnect", "code": 1000})
+        await socket.wait(timeout=1)
+
+    async def test_echoes_text(self):
+        socket, reply = await self.connect("/ws/echo/")
+
+        await socket.send_input({"type": "websocket.receive", "text": "Hello"})
+        echo = await socket.receive_output()
+        await self.disconnect(socket)
+
+        self.assertEqual(reply["type"], "websocket.accept")
+        self.assertEqual(compact(echo), {"type": "websocket.send", "text": "Hello"})
+
+    async def test_echoes_bytes(self):
+        socket, _ = await self.connect("/ws/echo/")
+        data = bytes(range(256))
+
+        await socket.send_input({"type": "websocket.receive", "bytes": data})
+        echo = await socket.receive_output()
+        await self.disconnect(socket)
+
+        self.assertEqual(compact(echo), {"type": "websocket.send", "bytes": data})
+
+    async def test_refuses_a_foreign_origin(self):
+        socket, reply = await self.connect("/ws/echo/", origin="https://evil.example")
+        await self.disconnect(socket)
+
+        self.assertEqual(reply, {"type": "websocket.close"})
+
+    async def test_refuses_a_missing_origin(self):
+        socket, reply = await self.connect("/ws/echo/", origin=None)
+        await self.disconnect(socket)
+
+        self.assertEqual(reply, {"type": "websocket.close"})
+
+    async def test_refuses_a_null_origin(self):
+        socket, reply = await self.connect("/ws/echo/", origin="null")
+        await self.disconnect(socket)
+
+        self.assertEqual(reply, {"type": "websocket.close"})
+
+    async def test_refuses_a_foreign_host(self):
+        socket, reply = await self.connect("/ws/echo/", host="evil.example")
+        await self.disconnect(socket)
+
+        self.assertEqual(reply, {"type": "websocket.close"})
+
+    async def test_refuses_an_unknown_path(self):
+        socket, reply = await self.connect("/ws/nowhere/")
+        await self.disconnect(socket)
+
+        self.assertEqual(reply, {"type": "websocket.close"})
+
+    async def test_answers_lifespan_startup_and_shutdown(self):
+        server = ApplicationCommunicator(app.application, {"type": "lifespan"})
+
+        await server.send_input({"type": "lifespan.startup"})
+        started = await server.receive_output()
+        await server.send_input({"type": "lifespan.shutdown"})
+        stopped = await server.receive_output()
+        await server.wait(timeout=1)
+
+        self.assertEqual(started, {"type": "lifespan.startup.complete"})
+        self.assertEqual(stopped, {"type": "lifespan.shutdown.complete"})
+
+    async def test_unknown_scope_type_is_an_error(self):
+        unknown = ApplicationCommunicator(app.application, {"type": "webtransport"})
+
+        with self.assertRaisesRegex(ValueError, "'webtransport'"):
+            await unknown.wait(timeout=1)
+{%- endif %}
+{%- if cookiecutter.websocket == "asgi" %}
+
+    async def test_routes_pass_captured_arguments_to_the_handler(self):
+        captured = []
+
+        async def handler(scope, receive, send, **kwargs):
+            captured.append(kwargs)
+            await receive()
+            await send({"type": "websocket.accept"})
+
+        route = path("ws/rooms/<slug:room>/<int:page>/", handler)
+        router = app.WebsocketRouter([route])
+        socket = ApplicationCommunicator(router, websocket_scope("/ws/rooms/tea/2/"))
+        await socket.send_input({"type": "websocket.connect"})
+        await socket.receive_output()
+        await socket.wait(timeout=1)
+
+        self.assertEqual(captured, [{"room": "tea", "page": 2}])
+{%- elif cookiecutter.websocket == "channels" %}
+
+    async def test_chat_reaches_every_member_of_the_room_and_no_other(self):
+        alice, _ = await self.connect("/ws/chat/tea/")
+        bob, _ = await self.connect("/ws/chat/tea/")
+        carol, _ = await self.connect("/ws/chat/coffee/")
+
+        said = '{"message": "Hi"}'
+        await alice.send_input({"type": "websocket.receive", "text": said})
+        to_alice = await alice.receive_output()
+        to_bob = await bob.receive_output()
+        carol_heard_nothing = await carol.receive_nothing()
+        for socket in (alice, bob, carol):
+            await self.disconnect(socket)
+
+        sent = {"type": "websocket.send", "text": said}
+        self.assertEqual((to_alice, to_bob), (sent, sent))
+        self.assertIs(carol_heard_nothing, True)
+
+    async def test_chat_answers_a_malformed_message_with_an_error(self):
+        socket, _ = await self.connect("/ws/chat/tea/")
+
+        await socket.send_input({"type": "websocket.receive", "text": "Hi"})
+        reply = await socket.receive_output()
+        await self.disconnect(socket)
+
+        error = {"error": 'Send JSON text like {"message": "Hello"}.'}
+        self.assertEqual(reply, {"type": "websocket.send", "text": json.dumps(error)})
+
+    async def test_chat_refuses_a_room_name_that_cannot_be_a_group_name(self):
+        socket, reply = await self.connect("/ws/chat/café/")
+        await self.disconnect(socket)
+
+        self.assertEqual(reply, {"type": "websocket.close"})
+{%- endif %}

@@ -1,0 +1,159 @@
+"""Real websocket clients against each baked router under real servers."""
+
+import asyncio
+import json
+import sys
+from contextlib import contextmanager
+from urllib.parse import urlsplit
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
+
+from conftest import BIN, DAPHNE, get, serving
+
+SERVERS = {
+    "daphne": DAPHNE,
+    "uvicorn": [
+        *(BIN / "uvicorn", "--host", "127.0.0.1", "--port", "{port}"),
+        *("--lifespan", "on", "app:application"),
+    ],
+    "runserver": [
+        sys.executable,
+        "app.py",
+        "runserver",
+        "--noreload",
+        "127.0.0.1:{port}",
+    ],
+}
+
+
+@contextmanager
+def served(server, baked, tmp_path_factory):
+    """Serve a bake with one of SERVERS; yield its base URL and log file."""
+    log = tmp_path_factory.mktemp(server) / "server.log"
+    with serving(SERVERS[server], baked.project_path, log) as url:
+        yield url, log
+
+
+@pytest.fixture(scope="session", params=SERVERS)
+def site(request, baked_websocket, tmp_path_factory):
+    """Each websocket bake under each server: (base URL, server log)."""
+    with served(request.param, baked_websocket, tmp_path_factory) as site:
+        yield site
+
+
+@pytest.fixture(scope="session", params=SERVERS)
+def chat_site(request, baked_channels, tmp_path_factory):
+    with served(request.param, baked_channels, tmp_path_factory) as (url, _):
+        yield url
+
+
+def open_socket(url, path, origin="same", host=None):
+    """Connect like a browser on url's page would: Origin is the page's own.
+
+    host replaces the Host header (the TCP connection still goes to url).
+    """
+    parts = urlsplit(url)
+    origin = url if origin == "same" else origin
+    netloc = f"{host}:{parts.port}" if host else parts.netloc
+    return connect(
+        f"ws://{netloc}{path}", origin=origin, host=parts.hostname, port=parts.port
+    )
+
+
+def handshake_status(url, path, **headers):
+    """The HTTP status the server answers the handshake with: 101 is accepted."""
+
+    async def attempt():
+        try:
+            async with open_socket(url, path, **headers):
+                return 101
+        except InvalidStatus as refusal:
+            return refusal.response.status_code
+
+    return asyncio.run(attempt())
+
+
+def test_echoes_text_and_bytes(site):
+    url, log = site
+
+    async def talk():
+        async with open_socket(url, "/ws/echo/") as socket:
+            await socket.send("Hello, websocket")
+            text = await socket.recv()
+            await socket.send(bytes(range(256)))
+            data = await socket.recv()
+        return text, data
+
+    assert asyncio.run(talk()) == ("Hello, websocket", bytes(range(256)))
+    assert "Traceback" not in log.read_text()
+
+
+@pytest.mark.parametrize(
+    ("path", "headers"),
+    [
+        pytest.param(
+            "/ws/echo/", {"origin": "http://evil.example"}, id="foreign-origin"
+        ),
+        pytest.param("/ws/echo/", {"origin": None}, id="missing-origin"),
+        pytest.param("/ws/echo/", {"origin": "null"}, id="null-origin"),
+        pytest.param("/ws/echo/", {"host": "evil.example"}, id="foreign-host"),
+        pytest.param("/ws/nowhere/", {}, id="unknown-path"),
+    ],
+)
+def test_refuses_at_the_handshake(site, path, headers):
+    url, log = site
+
+    status = handshake_status(url, path, **headers)
+
+    assert status == 403
+    assert "Traceback" not in log.read_text()
+
+
+def test_http_still_works_beside_websockets(site):
+    url, _ = site
+
+    status, _, body = get(url, "/?name=both")
+
+    assert status == 200
+    assert b"<h1>Hello, both!</h1>" in body
+
+
+def test_chat_reaches_the_room_and_no_other(chat_site):
+    async def talk():
+        async with (
+            open_socket(chat_site, "/ws/chat/tea/") as alice,
+            open_socket(chat_site, "/ws/chat/tea/") as bob,
+            open_socket(chat_site, "/ws/chat/coffee/") as carol,
+        ):
+            await alice.send(json.dumps({"message": "Tea is ready"}))
+            heard = [json.loads(await alice.recv()), json.loads(await bob.recv())]
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(carol.recv(), timeout=0.5)
+        return heard
+
+    assert asyncio.run(talk()) == [{"message": "Tea is ready"}] * 2
+
+
+def test_uvicorn_runs_lifespan_without_an_error(baked_websocket, tmp_path_factory):
+    with served("uvicorn", baked_websocket, tmp_path_factory) as (url, log):
+        status, _, _ = get(url)
+
+    text = log.read_text()
+    assert status == 200
+    assert "Application startup complete." in text
+    assert "Application shutdown complete." in text
+    assert "ERROR" not in text
+    assert "Traceback" not in text
+
+
+def test_http_only_variant_refuses_websockets(bake, tmp_path_factory):
+    http_only = bake({"debug": False, "websocket": "none"})
+
+    with served("daphne", http_only, tmp_path_factory) as (url, _):
+        status = handshake_status(url, "/ws/echo/")
+
+    # Django's ASGI handler takes HTTP only; it raises for a websocket, and
+    # daphne answers 500.
+    assert status == 500
