@@ -1,0 +1,42 @@
+"""What the baked README promises works as written."""
+
+import asyncio
+import re
+import shutil
+
+from websockets.asyncio.client import connect
+
+from conftest import DAPHNE, serving
+
+# What the README's example route answers to the message "hello".
+SHOUT = {"asgi": ("/ws/shout/hello/", None), "channels": ("/ws/shout/", "hello")}
+
+
+def with_readme_example(project, tmp_path):
+    """A copy of the project whose routes are the README's "to add one" example."""
+    copy = shutil.copytree(project, tmp_path / "project")
+    readme = (copy / "README.md").read_text()
+    example = re.search(r"```python\n(.*?)```", readme, re.DOTALL)[1]
+    app = (copy / "app.py").read_text()
+    start = app.index("websocket_urlpatterns = [")
+    end = app.index("]\n", start) + 2
+    (copy / "app.py").write_text(app[:start] + example + app[end:])
+    return copy
+
+
+def test_readme_example_route_works(baked_websocket, tmp_path):
+    project = with_readme_example(baked_websocket.project_path, tmp_path)
+    path, message = SHOUT[baked_websocket.context["websocket"]]
+
+    async def talk(url):
+        async with connect(
+            "ws://" + url.removeprefix("http://") + path, origin=url
+        ) as socket:
+            if message:
+                await socket.send(message)
+            return await socket.recv()
+
+    with serving(DAPHNE, project, tmp_path / "daphne.log") as url:
+        answer = asyncio.run(talk(url))
+
+    assert answer == "HELLO"
