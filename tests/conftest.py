@@ -1,10 +1,12 @@
 import http.client
 import os
+import shutil
 import socket
 import subprocess
 import sys
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -125,11 +127,18 @@ def wait_for_port(port, process, log, timeout=20):
     )
 
 
+@dataclass
+class Server:
+    url: str
+    log: Path
+    process: subprocess.Popen
+
+
 @contextmanager
 def serving(command, cwd, log, env=None):
     """Run a server command (with {port} in it) until the block ends.
 
-    Yields the base URL; the server's output goes to the file log.
+    Yields a Server; the server's output goes to the file log.
     """
     port = free_port()
     with log.open("w") as out:
@@ -142,7 +151,7 @@ def serving(command, cwd, log, env=None):
         )
     try:
         wait_for_port(port, process, log)
-        yield f"http://127.0.0.1:{port}"
+        yield Server(f"http://127.0.0.1:{port}", log, process)
     finally:
         process.terminate()
         process.wait(timeout=10)
@@ -153,21 +162,41 @@ DAPHNE = [BIN / "daphne", "-b", "127.0.0.1", "-p", "{port}", "app:application"]
 
 @pytest.fixture(scope="session")
 def daphne(baked, tmp_path_factory):
-    """A real `daphne app:application` serving the baked project.
-
-    Yields (base URL, path of the server log).
-    """
+    """A real `daphne app:application` serving the baked project with its .env."""
     log = tmp_path_factory.mktemp("daphne") / "daphne.log"
-    with serving(DAPHNE, baked.project_path, log) as url:
-        yield url, log
+    with serving(DAPHNE, baked.project_path, log) as server:
+        yield server
 
 
-def get(url, path="/", headers=None):
-    """GET path from the server at url; return (status, headers, body)."""
+def production_copy(project, destination):
+    """A copy of a baked project as it is deployed: without its .env."""
+    return shutil.copytree(project, destination, ignore=shutil.ignore_patterns(".env"))
+
+
+# What a deployment sets; everything else keeps app.py's production defaults.
+PRODUCTION_ENV = {
+    "DJANGO_SECRET_KEY": "production-" + "k3y-" * 12,
+    "DJANGO_DEBUG": "0",
+    "DJANGO_ALLOWED_HOSTS": "localhost,127.0.0.1",
+}
+
+
+@pytest.fixture(scope="session")
+def production(baked, tmp_path_factory):
+    """daphne serving a copy of the bake without .env, set up as in production."""
+    where = tmp_path_factory.mktemp("production")
+    project = production_copy(baked.project_path, where / "project")
+    env = clean_env(**PRODUCTION_ENV)
+    with serving(DAPHNE, project, where / "daphne.log", env=env) as server:
+        yield server
+
+
+def get(url, path="/", headers=None, method="GET", body=None):
+    """Ask the server at url for path; return (status, headers, body)."""
     parts = urlsplit(url)
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
     try:
-        connection.request("GET", path, headers=headers or {})
+        connection.request(method, path, body=body, headers=headers or {})
         response = connection.getresponse()
         return response.status, dict(response.getheaders()), response.read()
     finally:

@@ -91,12 +91,16 @@ def test_http_only_variant_has_no_websocket_code(baked):
     assert ("websocket" in app) == (baked.context["websocket"] != "none")
 
 
-def test_dotenv_holds_the_chosen_debug_and_local_hosts(baked):
+def test_dotenv_holds_the_chosen_debug_and_plain_local_http(baked):
     env = read_env(baked.project_path)
 
     assert env["DJANGO_DEBUG"] == ("1" if baked.context["debug"] else "0")
     assert env["DJANGO_ALLOWED_HOSTS"] == "localhost,127.0.0.1,[::1]"
-    assert sorted(env) == ["DJANGO_ALLOWED_HOSTS", "DJANGO_DEBUG", "DJANGO_SECRET_KEY"]
+    assert env["DJANGO_SECURE_SSL_REDIRECT"] == "0"
+    assert env["DJANGO_SECURE_HSTS_SECONDS"] == "0"
+    assert env["DJANGO_SECURE_COOKIES"] == "0"
+    assert env["DJANGO_SECURE_PROXY_SSL_HEADER"] == ""
+    assert len(env) == 7
 
 
 def test_secret_key_is_strong_and_dotenv_safe(baked):

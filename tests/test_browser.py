@@ -40,8 +40,8 @@ def browser():
 @pytest.fixture(scope="session")
 def daphne_site(baked_websocket, tmp_path_factory):
     log = tmp_path_factory.mktemp("browser") / "daphne.log"
-    with serving(DAPHNE, baked_websocket.project_path, log) as url:
-        yield url
+    with serving(DAPHNE, baked_websocket.project_path, log) as server:
+        yield server.url
 
 
 def test_page_echoes_what_you_type(browser, daphne_site):
@@ -59,8 +59,8 @@ def test_page_echoes_what_you_type(browser, daphne_site):
 @pytest.fixture(scope="session")
 def channels_site(baked_channels, tmp_path_factory):
     log = tmp_path_factory.mktemp("browser") / "daphne.log"
-    with serving(DAPHNE, baked_channels.project_path, log) as url:
-        yield url
+    with serving(DAPHNE, baked_channels.project_path, log) as server:
+        yield server.url
 
 
 def test_chat_message_reaches_another_page(browser, channels_site):

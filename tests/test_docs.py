@@ -36,7 +36,7 @@ def test_readme_example_route_works(baked_websocket, tmp_path):
                 await socket.send(message)
             return await socket.recv()
 
-    with serving(DAPHNE, project, tmp_path / "daphne.log") as url:
-        answer = asyncio.run(talk(url))
+    with serving(DAPHNE, project, tmp_path / "daphne.log") as server:
+        answer = asyncio.run(talk(server.url))
 
     assert answer == "HELLO"

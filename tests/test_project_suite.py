@@ -13,6 +13,7 @@ import pytest
 from conftest import ROOT, clean_env
 
 REQUIREMENTS = ["requirements.txt", "requirements-dev.txt"]
+PASSED = r"=+ \d+ passed in [\d.]+s =+"
 GIT_AS_TESTER = ["git", "-c", "user.name=Tester", "-c", "user.email=tester@example.com"]
 
 
@@ -102,7 +103,18 @@ def test_baked_suite_passes_in_a_fresh_clone_and_venv(
 
     assert not (clone / ".env").exists()
     assert version.stdout.startswith(django)
-    assert re.fullmatch(r"=+ \d+ passed in [\d.]+s =+", tests.stdout.splitlines()[-1])
+    assert re.fullmatch(PASSED, tests.stdout.splitlines()[-1])
+
+
+def test_baked_suite_passes_beside_its_dotenv(baked, venv_for, tmp_path):
+    # The developer's own checkout: .env is there, and must not change a result.
+    project = shutil.copytree(baked.project_path, tmp_path / "project")
+    venv_python = venv_for(sys.executable, project)
+
+    tests = run(venv_python, "-m", "pytest", "-p", "no:cacheprovider", cwd=project)
+
+    assert (project / ".env").exists()
+    assert re.fullmatch(PASSED, tests.stdout.splitlines()[-1])
 
 
 def test_bakes_from_a_git_url(cookiecutter_cli, cookies, tmp_path):

@@ -18,7 +18,7 @@ def greeting(body):
 
 
 def test_greets_by_name(daphne):
-    url, _ = daphne
+    url = daphne.url
 
     status, headers, body = get(url, "/?name=Django%20user")
 
@@ -28,7 +28,7 @@ def test_greets_by_name(daphne):
 
 
 def test_greets_the_world_by_default(daphne):
-    url, _ = daphne
+    url = daphne.url
 
     status, _, body = get(url)
 
@@ -36,7 +36,7 @@ def test_greets_the_world_by_default(daphne):
 
 
 def test_escapes_the_name(daphne):
-    url, _ = daphne
+    url = daphne.url
 
     status, _, body = get(url, "/?name=%3Cscript%3Ealert(1)%3C/script%3E")
 
@@ -45,7 +45,7 @@ def test_escapes_the_name(daphne):
 
 
 def test_debug_is_as_baked(daphne, baked):
-    url, _ = daphne
+    url = daphne.url
 
     status, _, body = get(url, "/nowhere/")
 
@@ -58,7 +58,7 @@ def test_debug_is_as_baked(daphne, baked):
 
 
 def test_refuses_a_foreign_host_with_one_log_line(daphne):
-    url, log = daphne
+    url, log = daphne.url, daphne.log
 
     status, _, _ = get(url, headers={"Host": "evil.example"})
 
@@ -67,11 +67,20 @@ def test_refuses_a_foreign_host_with_one_log_line(daphne):
     assert "Traceback" not in text
 
 
+def test_dotenv_serves_plain_local_http(daphne):
+    url = daphne.url
+
+    status, headers, _ = get(url)
+
+    assert status == 200
+    assert "Strict-Transport-Security" not in headers
+
+
 def test_runserver_serves_through_daphne(baked, tmp_path):
     command = [sys.executable, "app.py", "runserver", "--noreload", "127.0.0.1:{port}"]
 
-    with serving(command, baked.project_path, tmp_path / "runserver.log") as url:
-        status, headers, body = get(url, "/?name=runserver")
+    with serving(command, baked.project_path, tmp_path / "runserver.log") as server:
+        status, headers, body = get(server.url, "/?name=runserver")
 
     assert (status, greeting(body)) == (200, b"Hello, runserver!")
     assert headers["Server"] == "daphne"

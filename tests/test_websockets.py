@@ -32,8 +32,8 @@ SERVERS = {
 def served(server, baked, tmp_path_factory):
     """Serve a bake with one of SERVERS; yield its base URL and log file."""
     log = tmp_path_factory.mktemp(server) / "server.log"
-    with serving(SERVERS[server], baked.project_path, log) as url:
-        yield url, log
+    with serving(SERVERS[server], baked.project_path, log) as running:
+        yield running.url, log
 
 
 @pytest.fixture(scope="session", params=SERVERS)

@@ -18,6 +18,11 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.asgi import get_asgi_application
+from django.core.checks.security.base import (
+    SECRET_KEY_INSECURE_PREFIX,
+    SECRET_KEY_MIN_LENGTH,
+    SECRET_KEY_MIN_UNIQUE_CHARACTERS,
+)
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpResponse
 {%- if cookiecutter.websocket == "none" %}
@@ -37,7 +42,7 @@ from dotenv import load_dotenv
 # Everything comes from environment variables. The .env file beside this module
 # fills in what the environment leaves unset (real variables win), so your own
 # machine can keep its values there. The defaults below are the production-safe
-# ones: DEBUG off, and only local host names accepted.
+# ones: DEBUG off, only local host names, HTTPS behind a TLS-terminating proxy.
 
 load_dotenv(Path(__file__).with_name(".env"))
 
@@ -50,10 +55,26 @@ def env_flag(name, default):
     return value == "1"
 
 
+def env_int(name, default):
+    """Read a whole number, refusing anything else."""
+    value = os.environ.get(name, default)
+    if not value.isdigit():
+        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.")
+    return int(value)
+
+
 def env_list(name, default):
     """Read a comma-separated list, dropping spaces and empty items."""
     items = os.environ.get(name, default).split(",")
     return [item.strip() for item in items if item.strip()]
+
+
+def proxy_ssl_header(name):
+    """The header a TLS-terminating proxy sets to "https", as Django wants it."""
+    header = os.environ.get(name, "X-Forwarded-Proto").strip()
+    if not header:
+        return None
+    return ("HTTP_" + header.upper().replace("-", "_"), "https")
 
 
 class OneLineForClientErrors(logging.Filter):
@@ -69,19 +90,45 @@ class OneLineForClientErrors(logging.Filter):
         return True
 
 
+MAKE_A_KEY = "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+DEBUG = env_flag("DJANGO_DEBUG", "0")
+
 # A random key per process would break sessions, CSRF tokens and signing
 # across restarts and processes, so there is no fallback: the key must be set.
-if not os.environ.get("DJANGO_SECRET_KEY"):
+if not SECRET_KEY:
     raise ImproperlyConfigured(
         "DJANGO_SECRET_KEY is not set. Put DJANGO_SECRET_KEY=<key> in the .env "
-        "file beside app.py or in the environment; make a key with: "
-        "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+        f"file beside app.py or in the environment; make a key with: {MAKE_A_KEY}"
+    )
+# Django's own rule for a strong key (its deploy check warns otherwise).
+if not DEBUG and (
+    len(SECRET_KEY) < SECRET_KEY_MIN_LENGTH
+    or len(set(SECRET_KEY)) < SECRET_KEY_MIN_UNIQUE_CHARACTERS
+    or SECRET_KEY.startswith(SECRET_KEY_INSECURE_PREFIX)
+):
+    raise ImproperlyConfigured(
+        f"DJANGO_SECRET_KEY is too weak to run with DEBUG off: use at least "
+        f"{SECRET_KEY_MIN_LENGTH} characters, {SECRET_KEY_MIN_UNIQUE_CHARACTERS} "
+        f"of them different, not starting with {SECRET_KEY_INSECURE_PREFIX!r}; "
+        f"make one with: {MAKE_A_KEY}"
     )
 
 settings.configure(
-    SECRET_KEY=os.environ["DJANGO_SECRET_KEY"],
-    DEBUG=env_flag("DJANGO_DEBUG", "0"),
+    SECRET_KEY=SECRET_KEY,
+    DEBUG=DEBUG,
     ALLOWED_HOSTS=env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]"),
+    # HTTPS: production runs behind a proxy that terminates TLS and sets
+    # X-Forwarded-Proto. The baked .env turns these off for plain http locally.
+    SECURE_PROXY_SSL_HEADER=proxy_ssl_header("DJANGO_SECURE_PROXY_SSL_HEADER"),
+    SECURE_SSL_REDIRECT=env_flag("DJANGO_SECURE_SSL_REDIRECT", "1"),
+    SECURE_HSTS_SECONDS=env_int("DJANGO_SECURE_HSTS_SECONDS", "31536000"),
+    SECURE_HSTS_INCLUDE_SUBDOMAINS=env_flag(
+        "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", "1"
+    ),
+    SECURE_HSTS_PRELOAD=env_flag("DJANGO_SECURE_HSTS_PRELOAD", "1"),
+    SESSION_COOKIE_SECURE=env_flag("DJANGO_SECURE_COOKIES", "1"),
+    CSRF_COOKIE_SECURE=env_flag("DJANGO_SECURE_COOKIES", "1"),
     # This module is the URLconf, and it holds the ASGI application.
     ROOT_URLCONF=__name__,
     ASGI_APPLICATION=f"{__name__}.application",

@@ -1,15 +1,26 @@
-"""Give the tests a settings environment of their own, whatever .env holds."""
+"""Give the tests settings of their own, whatever .env or the environment holds."""
 
 import os
 import secrets
 
+# Production settings, except plain http for Django's test client (a test asks
+# for https with secure=True). Real environment variables win over .env, so
+# these apply with or without .env; pin any variable you add to app.py here too.
+TEST_ENVIRONMENT = {
+    "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+    "DJANGO_DEBUG": "0",
+    "DJANGO_ALLOWED_HOSTS": "localhost",
+    "DJANGO_SECURE_PROXY_SSL_HEADER": "X-Forwarded-Proto",
+    "DJANGO_SECURE_SSL_REDIRECT": "0",
+    "DJANGO_SECURE_HSTS_SECONDS": "31536000",
+    "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS": "1",
+    "DJANGO_SECURE_HSTS_PRELOAD": "1",
+    "DJANGO_SECURE_COOKIES": "1",
+}
+
 
 def pytest_configure():
-    # Real environment variables win over .env, so these fix what app.py reads,
-    # also in a fresh clone where the git-ignored .env does not exist.
-    os.environ["DJANGO_SECRET_KEY"] = secrets.token_urlsafe(50)
-    os.environ["DJANGO_DEBUG"] = "0"
-    os.environ["DJANGO_ALLOWED_HOSTS"] = "localhost"
+    os.environ.update(TEST_ENVIRONMENT)
 
     from django.test.utils import setup_test_environment
 

@@ -9,7 +9,7 @@ import pytest
 {%- if cookiecutter.websocket != "none" %}
 from asgiref.testing import ApplicationCommunicator
 {%- endif %}
-from django.test import SimpleTestCase
+from django.test import AsyncClient, SimpleTestCase
 {%- if cookiecutter.websocket == "asgi" %}
 from django.urls import path
 
@@ -21,13 +21,30 @@ import app
 
 APP = Path(__file__).with_name("app.py")
 KEY = "k" * 10 + "-a-test-key-that-is-long-enough-and-varied-0123456789"
+WEAK_KEY = "dev"
 
 SHOW_SETTINGS = """
 import json
 import app
 from django.conf import settings
-print(json.dumps([settings.SECRET_KEY, settings.DEBUG, settings.ALLOWED_HOSTS]))
+names = [
+    "SECRET_KEY", "DEBUG", "ALLOWED_HOSTS", "SECURE_PROXY_SSL_HEADER",
+    "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+    "SECURE_HSTS_PRELOAD", "SESSION_COOKIE_SECURE", "CSRF_COOKIE_SECURE",
+]
+print(json.dumps({name: getattr(settings, name) for name in names}))
 """
+PRODUCTION_DEFAULTS = {
+    "DEBUG": False,
+    "ALLOWED_HOSTS": ["localhost", "127.0.0.1", "[::1]"],
+    "SECURE_PROXY_SSL_HEADER": ["HTTP_X_FORWARDED_PROTO", "https"],
+    "SECURE_SSL_REDIRECT": True,
+    "SECURE_HSTS_SECONDS": 31536000,
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS": True,
+    "SECURE_HSTS_PRELOAD": True,
+    "SESSION_COOKIE_SECURE": True,
+    "CSRF_COOKIE_SECURE": True,
+}
 
 
 class IndexTests(SimpleTestCase):
@@ -57,6 +74,25 @@ class IndexTests(SimpleTestCase):
         response = await self.async_client.get("/", headers={"host": "evil.example"})
 
         self.assertEqual(response.status_code, 400)
+
+    async def test_sends_security_headers(self):
+        response = await self.async_client.get("/", secure=True)
+
+        self.assertEqual(response["X-Content-Type-Options"], "nosniff")
+        self.assertEqual(response["X-Frame-Options"], "DENY")
+        self.assertEqual(response["Referrer-Policy"], "same-origin")
+        self.assertEqual(response["Cross-Origin-Opener-Policy"], "same-origin")
+        self.assertEqual(
+            response["Strict-Transport-Security"],
+            "max-age=31536000; includeSubDomains; preload",
+        )
+
+    async def test_post_without_csrf_token_is_refused(self):
+        client = AsyncClient(enforce_csrf_checks=True)
+
+        response = await client.post("/", {"name": "Mallory"})
+
+        self.assertEqual(response.status_code, 403)
 
 
 @pytest.fixture
@@ -89,8 +125,11 @@ def test_reads_settings_from_the_environment(python):
         DJANGO_ALLOWED_HOSTS="example.com, www.example.com,",
     )
 
+    settings = json.loads(result.stdout)
     assert result.stderr == ""
-    assert json.loads(result.stdout) == [KEY, True, ["example.com", "www.example.com"]]
+    assert settings["SECRET_KEY"] == KEY
+    assert settings["DEBUG"] is True
+    assert settings["ALLOWED_HOSTS"] == ["example.com", "www.example.com"]
 
 
 def test_reads_settings_from_dotenv(python, tmp_path):
@@ -100,7 +139,10 @@ def test_reads_settings_from_dotenv(python, tmp_path):
 
     result = python("-c", SHOW_SETTINGS)
 
-    assert json.loads(result.stdout) == [KEY, True, ["example.com"]]
+    settings = json.loads(result.stdout)
+    assert settings["SECRET_KEY"] == KEY
+    assert settings["DEBUG"] is True
+    assert settings["ALLOWED_HOSTS"] == ["example.com"]
 
 
 def test_environment_wins_over_dotenv(python, tmp_path):
@@ -116,17 +158,100 @@ def test_environment_wins_over_dotenv(python, tmp_path):
         DJANGO_ALLOWED_HOSTS="b.test",
     )
 
-    assert json.loads(result.stdout) == [KEY, False, ["b.test"]]
+    settings = json.loads(result.stdout)
+    assert settings["SECRET_KEY"] == KEY
+    assert settings["DEBUG"] is False
+    assert settings["ALLOWED_HOSTS"] == ["b.test"]
 
 
 def test_defaults_are_production_safe(python):
     result = python("-c", SHOW_SETTINGS, DJANGO_SECRET_KEY=KEY)
 
-    assert json.loads(result.stdout) == [
-        KEY,
-        False,
-        ["localhost", "127.0.0.1", "[::1]"],
-    ]
+    assert json.loads(result.stdout) == {"SECRET_KEY": KEY, **PRODUCTION_DEFAULTS}
+
+
+def test_https_settings_follow_the_environment(python):
+    result = python(
+        "-c",
+        SHOW_SETTINGS,
+        DJANGO_SECRET_KEY=KEY,
+        DJANGO_SECURE_PROXY_SSL_HEADER="X-Scheme",
+        DJANGO_SECURE_SSL_REDIRECT="0",
+        DJANGO_SECURE_HSTS_SECONDS="3600",
+        DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS="0",
+        DJANGO_SECURE_HSTS_PRELOAD="0",
+        DJANGO_SECURE_COOKIES="0",
+    )
+
+    assert json.loads(result.stdout) == {
+        **PRODUCTION_DEFAULTS,
+        "SECRET_KEY": KEY,
+        "SECURE_PROXY_SSL_HEADER": ["HTTP_X_SCHEME", "https"],
+        "SECURE_SSL_REDIRECT": False,
+        "SECURE_HSTS_SECONDS": 3600,
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS": False,
+        "SECURE_HSTS_PRELOAD": False,
+        "SESSION_COOKIE_SECURE": False,
+        "CSRF_COOKIE_SECURE": False,
+    }
+
+
+def test_an_empty_proxy_header_trusts_no_proxy(python):
+    result = python(
+        "-c", SHOW_SETTINGS, DJANGO_SECRET_KEY=KEY, DJANGO_SECURE_PROXY_SSL_HEADER=""
+    )
+
+    assert json.loads(result.stdout)["SECURE_PROXY_SSL_HEADER"] is None
+
+
+def test_passes_the_deploy_check(python):
+    result = python(
+        *("app.py", "check", "--deploy", "--fail-level", "WARNING"),
+        DJANGO_SECRET_KEY=KEY,
+        DJANGO_DEBUG="0",
+        DJANGO_ALLOWED_HOSTS="example.com",
+    )
+
+    assert (result.returncode, result.stderr) == (0, "")
+    assert result.stdout == "System check identified no issues (0 silenced).\n"
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        pytest.param("x9-" * 16, id="short"),
+        pytest.param("ab" * 30, id="few-distinct-characters"),
+        pytest.param("django-insecure-" + KEY, id="insecure-prefix"),
+    ],
+)
+def test_weak_key_is_refused_with_debug_off(python, key):
+    result = python("-c", "import app", DJANGO_SECRET_KEY=key, DJANGO_DEBUG="0")
+
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == (
+        "django.core.exceptions.ImproperlyConfigured: DJANGO_SECRET_KEY is too weak "
+        "to run with DEBUG off: use at least 50 characters, 5 of them different, "
+        "not starting with 'django-insecure-'; make one with: "
+        "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    )
+
+
+def test_weak_key_is_allowed_with_debug_on(python):
+    result = python("-c", "import app", DJANGO_SECRET_KEY=WEAK_KEY, DJANGO_DEBUG="1")
+
+    assert (result.returncode, result.stderr) == (0, "")
+
+
+def test_hsts_seconds_must_be_a_number(python):
+    result = python(
+        "-c", "import app", DJANGO_SECRET_KEY=KEY, DJANGO_SECURE_HSTS_SECONDS="1y"
+    )
+
+    assert result.returncode == 1
+    assert result.stderr.splitlines()[-1] == (
+        "django.core.exceptions.ImproperlyConfigured: "
+        "DJANGO_SECURE_HSTS_SECONDS must be a whole number, not '1y'."
+    )
 
 
 def test_missing_secret_key_is_an_error(python):
