@@ -2,13 +2,15 @@
 
 import asyncio
 import json
+import socket
 import sys
+import time
 from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 import pytest
 from websockets.asyncio.client import connect
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosedError, InvalidStatus
 
 from conftest import BIN, DAPHNE, get, serving
 
@@ -157,3 +159,78 @@ def test_http_only_variant_refuses_websockets(bake, tmp_path_factory):
     # Django's ASGI handler takes HTTP only; it raises for a websocket, and
     # daphne answers 500.
     assert status == 500
+
+
+@pytest.fixture
+def own_daphne(baked_websocket, tmp_path):
+    """A daphne of this test's own, so that its shutdown can be checked too."""
+    with serving(DAPHNE, baked_websocket.project_path, tmp_path / "log") as server:
+        yield server
+
+
+def test_oversized_message_drops_only_its_connection(own_daphne):
+    async def talk():
+        async with (
+            open_socket(own_daphne.url, "/ws/echo/") as big,
+            open_socket(own_daphne.url, "/ws/echo/") as other,
+        ):
+            await big.send("x" * (1024 * 1024 + 1))  # daphne's limit is 1 MiB
+            with pytest.raises(ConnectionClosedError) as closed:
+                await big.recv()
+            await other.send("still here")
+            return closed.value.rcvd, await other.recv()
+
+    # daphne drops that connection at once, with no close frame (code 1006).
+    assert asyncio.run(talk()) == (None, "still here")
+    assert "Traceback" not in own_daphne.log.read_text()
+
+
+def raw_upgrade(url, origin):
+    """A socket past the websocket handshake, to misbehave on by hand."""
+    parts = urlsplit(url)
+    raw = socket.create_connection((parts.hostname, parts.port), timeout=10)
+    raw.sendall(
+        f"GET /ws/echo/ HTTP/1.1\r\nHost: {parts.netloc}\r\nOrigin: {origin}\r\n"
+        "Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n".encode()
+    )
+    assert raw.recv(4096).startswith(b"HTTP/1.1 101 ")
+    return raw
+
+
+def test_vanishing_clients_leave_no_error_and_no_stuck_task(own_daphne):
+    parts = urlsplit(own_daphne.url)
+    # Gone in the middle of the handshake.
+    with socket.create_connection((parts.hostname, parts.port)) as raw:
+        raw.sendall(b"GET /ws/echo/ HTTP/1.1\r\nHost: localhost\r\nUpgrade: webs")
+    # Gone in the middle of a message: a masked text frame of 4096 bytes, cut short.
+    with raw_upgrade(own_daphne.url, own_daphne.url) as raw:
+        raw.sendall(b"\x81\xfe\x10\x00" + b"mask" + b"only part of it")
+    # Gone without a closing handshake, right after one echo.
+    with raw_upgrade(own_daphne.url, own_daphne.url) as raw:
+        raw.sendall(b"\x81\x82" + b"\x00\x00\x00\x00" + b"hi")
+        assert raw.recv(64) == b"\x81\x02hi"
+    time.sleep(1)  # daphne notices the lost connections
+
+    own_daphne.process.terminate()
+    own_daphne.process.wait(timeout=10)
+
+    log = own_daphne.log.read_text()
+    assert "Killed 0 pending application instances" in log
+    assert "Traceback" not in log
+    assert "ERROR" not in log
+
+
+def test_many_clients_each_get_their_own_echoes(own_daphne):
+    async def client(number):
+        async with open_socket(own_daphne.url, "/ws/echo/") as socket:
+            sent = [f"client {number}, message {i}" for i in range(5)]
+            for message in sent:
+                await socket.send(message)
+            return sent == [await socket.recv() for _ in sent]
+
+    async def crowd():
+        return await asyncio.gather(*(client(number) for number in range(60)))
+
+    assert asyncio.run(crowd()) == [True] * 60
+    assert "Traceback" not in own_daphne.log.read_text()
