@@ -1,8 +1,16 @@
 """What the real `cookiecutter` command does with good, bad and odd answers."""
 
+import subprocess
+import sys
+
 import pytest
 
-from conftest import ROOT
+from conftest import ROOT, clean_env
+
+SLUG_ERROR = (
+    "ERROR: project_slug {!r} is not valid: use lowercase ASCII letters, "
+    "digits and underscores, starting with a letter.\n"
+)
 
 
 @pytest.mark.parametrize(
@@ -15,10 +23,7 @@ def test_refuses_a_bad_slug_and_writes_nothing(cookiecutter_cli, tmp_path, slug)
     result = cookiecutter_cli("-o", out, ROOT, f"project_slug={slug}")
 
     assert result.returncode == 1
-    assert result.stderr == (
-        f"ERROR: project_slug {slug!r} is not valid: use lowercase ASCII letters, "
-        "digits and underscores, starting with a letter.\n"
-    )
+    assert result.stderr == SLUG_ERROR.format(slug)
     assert sorted(tmp_path.rglob("*")) == [out]
 
 
@@ -61,3 +66,78 @@ def test_asks_clear_questions(cookiecutter_cli, tmp_path):
     project = tmp_path / "team_blog"
     assert "DJANGO_DEBUG=0\n" in (project / ".env").read_text()
     assert "channels>=4.2" in (project / "requirements.txt").read_text()
+
+
+@pytest.mark.parametrize(
+    ("name", "folder"),
+    [
+        pytest.param('It\'s "quoted"', "it_s_quoted", id="quotes"),
+        pytest.param("back\\slash \\n", "back_slash_n", id="backslashes"),
+        pytest.param("Café Ñandú 日本", "cafe_nandu_ri_ben", id="non-ascii"),
+        pytest.param(
+            "{{ cookiecutter.project_slug }}",
+            "cookiecutter_project_slug",
+            id="jinja-expression",
+        ),
+        pytest.param("{% raw %}", "raw", id="jinja-tag"),
+        pytest.param("class", "class", id="python-keyword"),
+        pytest.param("🎉🎉", "my_site", id="no-letters"),
+    ],
+)
+def test_typed_odd_names_bake_valid_projects(cookiecutter_cli, tmp_path, name, folder):
+    result = cookiecutter_cli(
+        "-o", tmp_path, ROOT, input=f"{name}\n\n\n\n", no_input=False
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert [p.name for p in tmp_path.iterdir()] == [folder]
+    project = tmp_path / folder
+    assert (project / "README.md").read_text().splitlines()[0] == f"# {name}"
+    check = subprocess.run(
+        [sys.executable, "app.py", "check"],
+        cwd=project,
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.stdout == "System check identified no issues (0 silenced).\n"
+
+
+@pytest.mark.parametrize(
+    ("name", "error"),
+    [
+        pytest.param("3D Viewer", SLUG_ERROR.format("3d_viewer"), id="leading-digit"),
+        pytest.param(
+            "   ",
+            "ERROR: project_name is empty; give the project a name.\n",
+            id="whitespace",
+        ),
+    ],
+)
+def test_typed_bad_names_are_refused_with_nothing_written(
+    cookiecutter_cli, tmp_path, name, error
+):
+    result = cookiecutter_cli(
+        "-o", tmp_path, ROOT, input=f"{name}\n\n\n\n", no_input=False
+    )
+
+    assert result.returncode == 1
+    assert result.stderr == error
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_empty_answer_takes_the_default_name(cookiecutter_cli, tmp_path):
+    result = cookiecutter_cli("-o", tmp_path, ROOT, input="\n\n\n\n", no_input=False)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    readme = (tmp_path / "my_django_site" / "README.md").read_text()
+    assert readme.startswith("# My Django Site\n")
+
+
+def test_an_empty_name_given_on_the_command_line_is_refused(cookiecutter_cli, tmp_path):
+    result = cookiecutter_cli("-o", tmp_path, ROOT, "project_name=")
+
+    assert result.returncode == 1
+    assert result.stderr == "ERROR: project_name is empty; give the project a name.\n"
+    assert list(tmp_path.iterdir()) == []

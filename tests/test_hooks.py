@@ -1,9 +1,17 @@
+import ast
 import importlib.util
+import json
+import re
 import stat
 
 import pytest
+from cookiecutter.environment import StrictEnvironment
+from hypothesis import given
+from hypothesis import strategies as st
 
 from conftest import ROOT
+
+SLUG_RULE = r"[a-z][a-z0-9_]*"
 
 
 def load_hook(name):
@@ -76,3 +84,61 @@ def test_add_secret_key_appends_and_makes_the_file_private(tmp_path):
     assert second.startswith("DJANGO_SECRET_KEY=")
     assert len(second.removeprefix("DJANGO_SECRET_KEY=")) == 64
     assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
+
+
+# Property-based tests: any name a person could type.
+
+JINJA = StrictEnvironment(context={"cookiecutter": {}})
+DERIVE_SLUG = json.loads((ROOT / "cookiecutter.json").read_text())["project_slug"]
+
+
+def derive_slug(name):
+    """The default slug, exactly as cookiecutter renders it from cookiecutter.json."""
+    return JINJA.from_string(DERIVE_SLUG).render(cookiecutter={"project_name": name})
+
+
+@given(st.text())
+def test_a_derived_slug_is_valid_unless_the_name_is_blank_or_starts_with_a_digit(
+    name,
+):
+    slug = derive_slug(name)
+
+    error = pre_gen.validate(name, slug)
+
+    assert slug.isascii()
+    if not name.strip():
+        assert error == "ERROR: project_name is empty; give the project a name."
+    elif slug[0].isdigit():
+        assert error.startswith(f"ERROR: project_slug {slug!r} is not valid")
+    else:
+        assert error is None
+        assert re.fullmatch(SLUG_RULE, slug)
+
+
+@given(st.from_regex(SLUG_RULE, fullmatch=True))
+def test_every_slug_that_follows_the_rule_is_accepted(slug):
+    assert pre_gen.validate("Name", slug) is None
+
+
+@given(st.text().filter(lambda slug: not re.fullmatch(SLUG_RULE, slug)))
+def test_every_other_slug_is_refused_in_one_line(slug):
+    error = pre_gen.validate("Name", slug)
+
+    assert error.startswith("ERROR: project_slug ")
+    assert "\n" not in error
+
+
+@given(st.text(), st.text())
+def test_the_rendered_hook_reads_any_answer_as_data(name, slug):
+    source = (ROOT / "hooks" / "pre_gen_project.py").read_text()
+    context = {"project_name": name, "project_slug": slug}
+
+    rendered = JINJA.from_string(source).render(cookiecutter=context)
+
+    calls = [
+        node
+        for node in ast.walk(ast.parse(rendered))
+        if isinstance(node, ast.Call) and ast.unparse(node.func) == "json.loads"
+    ]
+    read = [json.loads(ast.literal_eval(call.args[0])) for call in calls]
+    assert read == [name, slug]
