@@ -4,11 +4,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# A real browser for the page tests: Debian's chromium package (Playwright drives
-# it; its own browser download is not used). Without it those tests are skipped.
-if ! command -v chromium >/dev/null && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
-  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } >/dev/null ||
-    echo "tests/run.sh: could not install chromium; the browser tests will be skipped" >&2
+# Real programs for the end-to-end tests, from Debian's packages when missing:
+# chromium (driven by Playwright; its own browser download is not used), nginx
+# and openssl (the README's proxy block, run for real). Without them, those
+# tests are reported as skipped.
+need=()
+command -v chromium >/dev/null || need+=(chromium)
+command -v nginx >/dev/null || need+=(nginx-light)
+command -v openssl >/dev/null || need+=(openssl)
+if [ ${#need[@]} -gt 0 ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"; } >/dev/null ||
+    echo "tests/run.sh: could not install ${need[*]}; their tests will be skipped" >&2
 fi
 
 if [ ! -x .venv/bin/python ]; then

@@ -1,0 +1,209 @@
+"""The baked README's deployment snippets, checked by the tools that run them."""
+
+import asyncio
+import http.client
+import re
+import shutil
+import ssl
+import subprocess
+from contextlib import contextmanager
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import pytest
+from websockets.asyncio.client import connect
+
+from conftest import (
+    BIN,
+    PRODUCTION_ENV,
+    clean_env,
+    free_port,
+    production_copy,
+    serving,
+    wait_for_port,
+)
+
+
+def snippet(project, language):
+    """The README's code block in that language."""
+    readme = (project / "README.md").read_text()
+    return re.search(rf"```{language}\n(.*?)```", readme, re.DOTALL)[1]
+
+
+@pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="no systemd-analyze")
+def test_systemd_unit_verifies(baked, tmp_path):
+    slug = baked.project_path.name
+    srv = tmp_path / "srv" / slug
+    production_copy(baked.project_path, srv)
+    (srv / ".venv" / "bin").mkdir(parents=True)
+    (srv / ".venv" / "bin" / "daphne").symlink_to(BIN / "daphne")
+    env_file = tmp_path / f"{slug}.env"
+    env_file.write_text("DJANGO_DEBUG=0\n")
+    unit = snippet(baked.project_path, "ini")
+    unit = unit.replace(f"/srv/{slug}", str(srv)).replace(
+        f"/etc/{slug}.env", str(env_file)
+    )
+    (tmp_path / f"{slug}.service").write_text(unit)
+
+    result = subprocess.run(
+        ["systemd-analyze", "verify", f"{slug}.service"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+
+
+# As the README runs it in production.
+PROXIED_DAPHNE = [
+    *(BIN / "daphne", "--bind", "127.0.0.1", "--port", "{port}"),
+    *("--proxy-headers", "app:application"),
+]
+NO_TLS_CHECK = ssl._create_unverified_context()  # noqa: S323  (a test certificate)
+
+
+@dataclass
+class Proxied:
+    http_port: int
+    https_port: int
+    daphne_log: object
+
+
+@pytest.fixture(scope="session")
+def certificate(tmp_path_factory):
+    """A self-signed certificate for example.com, made with openssl."""
+    if not shutil.which("openssl"):
+        pytest.skip("no openssl here, and tests/run.sh could not install it")
+    where = tmp_path_factory.mktemp("tls")
+    subprocess.run(
+        [
+            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes"),
+            *("-days", "1", "-subj", "/CN=example.com"),
+            *("-keyout", where / "key.pem", "-out", where / "cert.pem"),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return where / "cert.pem", where / "key.pem"
+
+
+@contextmanager
+def behind_nginx(baked, certificate, where):
+    """The README's nginx block, running for real in front of a production daphne."""
+    if not shutil.which("nginx"):
+        pytest.skip("no nginx here, and tests/run.sh could not install it")
+    project = production_copy(baked.project_path, where / "project")
+    env = clean_env(**{**PRODUCTION_ENV, "DJANGO_ALLOWED_HOSTS": "example.com"})
+    with serving(PROXIED_DAPHNE, project, where / "daphne.log", env=env) as daphne:
+        http_port, https_port = free_port(), free_port()
+        cert, key = certificate
+        block = (
+            snippet(baked.project_path, "nginx")
+            .replace("listen 80;", f"listen 127.0.0.1:{http_port};")
+            .replace("listen 443 ssl;", f"listen 127.0.0.1:{https_port} ssl;")
+            .replace("127.0.0.1:8000", urlsplit(daphne.url).netloc)
+            .replace("/etc/letsencrypt/live/example.com/fullchain.pem", str(cert))
+            .replace("/etc/letsencrypt/live/example.com/privkey.pem", str(key))
+        )
+        config = where / "nginx.conf"
+        config.write_text(
+            f"user root;\npid {where}/nginx.pid;\nerror_log {where}/error.log;\n"
+            f"events {{}}\nhttp {{\naccess_log {where}/access.log;\n"
+            f"client_body_temp_path {where}/body;\nproxy_temp_path {where}/proxy;\n"
+            f"{block}}}\n"
+        )
+        nginx = ["nginx", "-p", str(where), "-c", str(config)]
+        check = subprocess.run([*nginx, "-t"], capture_output=True, text=True)
+        assert check.returncode == 0, check.stderr
+        process = subprocess.Popen([*nginx, "-g", "daemon off;"])
+        try:
+            wait_for_port(https_port, process, where / "error.log")
+            yield Proxied(http_port, https_port, daphne.log)
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def proxied(baked, certificate, tmp_path_factory):
+    with behind_nginx(baked, certificate, tmp_path_factory.mktemp("nginx")) as site:
+        yield site
+
+
+def https(site, path="/", method="GET", body=None, headers=None):
+    """Ask nginx over https for example.com; return (status, headers, body)."""
+    connection = http.client.HTTPSConnection(
+        "127.0.0.1", site.https_port, context=NO_TLS_CHECK, timeout=30
+    )
+    try:
+        headers = {"Host": "example.com", **(headers or {})}
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+def test_nginx_redirects_http_to_https(proxied):
+    connection = http.client.HTTPConnection("127.0.0.1", proxied.http_port)
+    connection.request("GET", "/?name=x", headers={"Host": "example.com"})
+    response = connection.getresponse()
+    connection.close()
+
+    assert response.status == 301
+    assert response.getheader("Location") == "https://example.com/?name=x"
+
+
+def test_nginx_serves_the_site_over_https(proxied):
+    status, headers, body = https(proxied, "/?name=nginx")
+
+    assert status == 200
+    assert b"Hello, nginx!" in body
+    assert headers["Strict-Transport-Security"].startswith("max-age=31536000")
+
+
+def test_nginx_refuses_large_bodies_before_daphne(proxied):
+    status, _, _ = https(proxied, method="POST", body=b"x" * 2_000_000)
+
+    assert status == 413
+    assert "POST" not in proxied.daphne_log.read_text()
+
+
+def test_nginx_refuses_over_long_request_lines(proxied):
+    status, _, _ = https(proxied, "/?name=" + "a" * 20_000)
+
+    assert status == 414
+
+
+def test_nginx_passes_on_the_real_client_address_only(proxied):
+    https(proxied, "/?name=spoof", headers={"X-Forwarded-For": "203.0.113.6"})
+
+    lines = proxied.daphne_log.read_text().splitlines()
+    served = [line for line in lines if "name=spoof" in line]
+    assert len(served) == 1
+    assert served[0].startswith("127.0.0.1:")
+
+
+@pytest.fixture(scope="session")
+def proxied_websocket(baked_websocket, certificate, tmp_path_factory):
+    where = tmp_path_factory.mktemp("nginx")
+    with behind_nginx(baked_websocket, certificate, where) as site:
+        yield site
+
+
+def test_nginx_passes_websockets_on(proxied_websocket):
+    async def talk():
+        async with connect(
+            f"wss://example.com:{proxied_websocket.https_port}/ws/echo/",
+            host="127.0.0.1",
+            port=proxied_websocket.https_port,
+            ssl=NO_TLS_CHECK,
+            server_hostname="example.com",
+            origin="https://example.com",
+        ) as socket:
+            await socket.send("through nginx")
+            return await socket.recv()
+
+    assert asyncio.run(talk()) == "through nginx"
