@@ -160,11 +160,16 @@ def serving(command, cwd, log, env=None):
 DAPHNE = [BIN / "daphne", "-b", "127.0.0.1", "-p", "{port}", "app:application"]
 
 
+def daphne_serving(baked, tmp_path_factory):
+    """A real `daphne app:application` serving a bake with its .env (a context
+    manager yielding a Server)."""
+    log = tmp_path_factory.mktemp("daphne") / "daphne.log"
+    return serving(DAPHNE, baked.project_path, log)
+
+
 @pytest.fixture(scope="session")
 def daphne(baked, tmp_path_factory):
-    """A real `daphne app:application` serving the baked project with its .env."""
-    log = tmp_path_factory.mktemp("daphne") / "daphne.log"
-    with serving(DAPHNE, baked.project_path, log) as server:
+    with daphne_serving(baked, tmp_path_factory) as server:
         yield server
 
 

@@ -5,7 +5,7 @@ import shutil
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from conftest import DAPHNE, serving
+from conftest import daphne_serving
 
 # Headless Chromium as root on a machine with no network but loopback.
 CHROMIUM_ARGS = [
@@ -39,8 +39,7 @@ def browser():
 
 @pytest.fixture(scope="session")
 def daphne_site(baked_websocket, tmp_path_factory):
-    log = tmp_path_factory.mktemp("browser") / "daphne.log"
-    with serving(DAPHNE, baked_websocket.project_path, log) as server:
+    with daphne_serving(baked_websocket, tmp_path_factory) as server:
         yield server.url
 
 
@@ -58,8 +57,7 @@ def test_page_echoes_what_you_type(browser, daphne_site):
 
 @pytest.fixture(scope="session")
 def channels_site(baked_channels, tmp_path_factory):
-    log = tmp_path_factory.mktemp("browser") / "daphne.log"
-    with serving(DAPHNE, baked_channels.project_path, log) as server:
+    with daphne_serving(baked_channels, tmp_path_factory) as server:
         yield server.url
 
 

@@ -116,6 +116,13 @@ def python(tmp_path):
     return run
 
 
+def error_of(result):
+    """The ImproperlyConfigured message an import of app.py stopped with."""
+    assert result.returncode == 1
+    last_line = result.stderr.splitlines()[-1]
+    return last_line.removeprefix("django.core.exceptions.ImproperlyConfigured: ")
+
+
 def test_reads_settings_from_the_environment(python):
     result = python(
         "-c",
@@ -227,12 +234,10 @@ def test_passes_the_deploy_check(python):
 def test_weak_key_is_refused_with_debug_off(python, key):
     result = python("-c", "import app", DJANGO_SECRET_KEY=key, DJANGO_DEBUG="0")
 
-    assert result.returncode == 1
-    assert result.stderr.splitlines()[-1] == (
-        "django.core.exceptions.ImproperlyConfigured: DJANGO_SECRET_KEY is too weak "
-        "to run with DEBUG off: use at least 50 characters, 5 of them different, "
-        "not starting with 'django-insecure-'; make one with: "
-        "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    assert error_of(result) == (
+        "DJANGO_SECRET_KEY is too weak to run with DEBUG off: use at least 50 "
+        "characters, 5 of them different, not starting with 'django-insecure-'; "
+        "make one with: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
     )
 
 
@@ -247,9 +252,7 @@ def test_hsts_seconds_must_be_a_number(python):
         "-c", "import app", DJANGO_SECRET_KEY=KEY, DJANGO_SECURE_HSTS_SECONDS="1y"
     )
 
-    assert result.returncode == 1
-    assert result.stderr.splitlines()[-1] == (
-        "django.core.exceptions.ImproperlyConfigured: "
+    assert error_of(result) == (
         "DJANGO_SECURE_HSTS_SECONDS must be a whole number, not '1y'."
     )
 
@@ -257,11 +260,9 @@ def test_hsts_seconds_must_be_a_number(python):
 def test_missing_secret_key_is_an_error(python):
     result = python("-c", "import app")
 
-    assert result.returncode == 1
-    assert result.stderr.splitlines()[-1] == (
-        "django.core.exceptions.ImproperlyConfigured: DJANGO_SECRET_KEY is not set. "
-        "Put DJANGO_SECRET_KEY=<key> in the .env file beside app.py or in the "
-        "environment; make a key with: "
+    assert error_of(result) == (
+        "DJANGO_SECRET_KEY is not set. Put DJANGO_SECRET_KEY=<key> in the .env file "
+        "beside app.py or in the environment; make a key with: "
         "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
     )
 
@@ -269,11 +270,7 @@ def test_missing_secret_key_is_an_error(python):
 def test_debug_must_be_one_or_zero(python):
     result = python("-c", "import app", DJANGO_SECRET_KEY=KEY, DJANGO_DEBUG="true")
 
-    assert result.returncode == 1
-    assert result.stderr.splitlines()[-1] == (
-        "django.core.exceptions.ImproperlyConfigured: "
-        "DJANGO_DEBUG must be 1 or 0, not 'true'."
-    )
+    assert error_of(result) == "DJANGO_DEBUG must be 1 or 0, not 'true'."
 
 
 def test_doubles_as_manage_py(python):
