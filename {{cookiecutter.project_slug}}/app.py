@@ -58,7 +58,7 @@ def env_flag(name, default):
 def env_int(name, default):
     """Read a whole number, refusing anything else."""
     value = os.environ.get(name, default)
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.")
     return int(value)
 

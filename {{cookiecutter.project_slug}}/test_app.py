@@ -247,13 +247,14 @@ def test_weak_key_is_allowed_with_debug_on(python):
     assert (result.returncode, result.stderr) == (0, "")
 
 
-def test_hsts_seconds_must_be_a_number(python):
+@pytest.mark.parametrize("seconds", ["1y", "-1", "²"])
+def test_hsts_seconds_must_be_a_whole_number(python, seconds):
     result = python(
-        "-c", "import app", DJANGO_SECRET_KEY=KEY, DJANGO_SECURE_HSTS_SECONDS="1y"
+        "-c", "import app", DJANGO_SECRET_KEY=KEY, DJANGO_SECURE_HSTS_SECONDS=seconds
     )
 
     assert error_of(result) == (
-        "DJANGO_SECURE_HSTS_SECONDS must be a whole number, not '1y'."
+        f"DJANGO_SECURE_HSTS_SECONDS must be a whole number, not {seconds!r}."
     )
 
 
