@@ -1,0 +1,379 @@
+"""Measure the baked template against the original demo and bare ASGI apps.
+
+Run it with `bash bench/run.sh` (which installs what it needs). Every contender
+is served by its own daphne process, and the contenders take turns in every
+round, so that drift in this machine's speed falls on all of them alike.
+Figures are medians over the rounds; ratios compare medians from this one run.
+It prints a table and writes bench/results.json and bench/results.png.
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import secrets
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from websockets.asyncio.client import connect
+
+ROOT = Path(__file__).resolve().parent.parent
+REFERENCE = ROOT / "bench" / "reference"
+BIN = Path(sys.executable).parent
+HTTP_CONNECTIONS = 32
+WEBSOCKET_CLIENTS = 10
+# As a TLS-terminating proxy would pass requests on in production.
+VIA_PROXY = {"X-Forwarded-Proto": "https"}
+
+
+def bake(options, output):
+    """Bake the template with the real cookiecutter command; return (path, seconds)."""
+    started = time.perf_counter()
+    subprocess.run(
+        [BIN / "cookiecutter", "--no-input", "-f", "-o", output, ROOT]
+        + [f"{key}={value}" for key, value in options.items()],
+        check=True,
+        capture_output=True,
+    )
+    return output / "my_django_site", time.perf_counter() - started
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def first_200(port, deadline):
+    """Poll until the server answers 200 (or 101 for websocket-only apps)."""
+    request = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Forwarded-Proto: https\r\n\r\n"
+    while time.perf_counter() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                s.sendall(request)
+                if s.recv(16).startswith(b"HTTP/1.1 200"):
+                    return True
+        except OSError:
+            time.sleep(0.005)
+    return False
+
+
+class Daphne:
+    """One contender under a real daphne process."""
+
+    def __init__(self, name, cwd, app, env=None):
+        self.name, self.cwd, self.app, self.env = name, cwd, app, env or {}
+
+    def __enter__(self):
+        self.port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+        self.started = time.perf_counter()
+        self.process = subprocess.Popen(
+            [BIN / "daphne", "-b", "127.0.0.1", "-p", str(self.port), self.app],
+            cwd=self.cwd,
+            env=env | self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        return self
+
+    def wait_for_http(self):
+        """Seconds from starting daphne to its first 200."""
+        if not first_200(self.port, time.perf_counter() + 30):
+            raise RuntimeError(f"{self.name} never answered 200")
+        return time.perf_counter() - self.started
+
+    def wait_for_port(self):
+        deadline = time.perf_counter() + 30
+        while time.perf_counter() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.01)
+        raise RuntimeError(f"{self.name} never listened")
+
+    def peak_rss_mib(self):
+        status = Path(f"/proc/{self.process.pid}/status").read_text()
+        return int(re.search(r"VmHWM:\s+(\d+) kB", status)[1]) / 1024
+
+    def __exit__(self, *exc):
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def wrk(port, seconds):
+    """Requests per second and p50/p99 latency (ms) from wrk."""
+    headers = [
+        arg for name, value in VIA_PROXY.items() for arg in ("-H", f"{name}: {value}")
+    ]
+    output = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{HTTP_CONNECTIONS}",
+            f"-d{seconds}s",
+            "--latency",
+            *headers,
+            f"http://127.0.0.1:{port}/?name=bench",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1])
+    return rps, wrk_ms(output, "50%"), wrk_ms(output, "99%")
+
+
+def wrk_ms(output, percentile):
+    value, unit = re.search(rf"{percentile}\s+([\d.]+)(us|ms|s)\b", output).groups()
+    return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+
+
+async def python_http_load(port, seconds):
+    """The same measure as wrk, from asyncio, where wrk is not installed."""
+    latencies = []
+    request = (
+        b"GET /?name=bench HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"X-Forwarded-Proto: https\r\n\r\n"
+    )
+    deadline = time.perf_counter() + seconds
+
+    async def connection():
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = int(re.search(rb"(?i)content-length: (\d+)", head)[1])
+            await reader.readexactly(length)
+            latencies.append(time.perf_counter() - started)
+        writer.close()
+
+    await asyncio.gather(*(connection() for _ in range(HTTP_CONNECTIONS)))
+    return len(latencies) / seconds, *percentiles_ms(latencies)
+
+
+def percentiles_ms(latencies):
+    cuts = statistics.quantiles(latencies, n=100)
+    return cuts[49] * 1000, cuts[98] * 1000
+
+
+async def websocket_load(port, path, seconds):
+    """Echoes per second and p50/p99 round trip (ms), from 10 clients at once."""
+    latencies = []
+    deadline = time.perf_counter() + seconds
+    origin = f"http://127.0.0.1:{port}"
+
+    async def client(number):
+        async with connect(f"ws://127.0.0.1:{port}{path}", origin=origin) as ws:
+            message = f"client {number} says hello"
+            while time.perf_counter() < deadline:
+                started = time.perf_counter()
+                await ws.send(message)
+                await ws.recv()
+                latencies.append(time.perf_counter() - started)
+
+    await asyncio.gather(*(client(n) for n in range(WEBSOCKET_CLIENTS)))
+    return len(latencies) / seconds, *percentiles_ms(latencies)
+
+
+def median_of(rounds):
+    return {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=5, help="per load test")
+    parser.add_argument("--output", type=Path, default=ROOT / "bench")
+    args = parser.parse_args()
+    have_wrk = shutil.which("wrk") is not None
+    work = Path(tempfile.mkdtemp(prefix="bench-"))
+
+    bakes, bake_seconds = {}, []
+    for variant in ("none", "asgi", "channels"):
+        times = []
+        for attempt in range(3):
+            path, seconds = bake({"websocket": variant}, work / f"{variant}{attempt}")
+            times.append(seconds)
+        bakes[variant] = path
+        bake_seconds.append(statistics.median(times))
+    production = {
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_DEBUG": "0",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+    }
+    for path in bakes.values():
+        (
+            path / ".env"
+        ).unlink()  # deployed as in production: settings from the environment
+
+    http = [
+        Daphne("original demo", REFERENCE, "demo:application"),
+        Daphne("bare ASGI hello", REFERENCE, "hello:application"),
+        Daphne("template (default)", bakes["none"], "app:application", production),
+        Daphne("template (asgi)", bakes["asgi"], "app:application", production),
+        Daphne("template (channels)", bakes["channels"], "app:application", production),
+    ]
+    websockets = [
+        (Daphne("bare ASGI echo", REFERENCE, "echo:application"), "/"),
+        (Daphne("bare Channels echo", REFERENCE, "channels_echo:application"), "/"),
+        (
+            Daphne("template (asgi)", bakes["asgi"], "app:application", production),
+            "/ws/echo/",
+        ),
+        (
+            Daphne(
+                "template (channels)", bakes["channels"], "app:application", production
+            ),
+            "/ws/echo/",
+        ),
+    ]
+    http_rounds = {c.name: [] for c in http}
+    ws_rounds = {c.name: [] for c, _ in websockets}
+    for number in range(args.rounds):
+        turn = number % len(http)  # a different contender goes first each round
+        for contender in http[turn:] + http[:turn]:
+            with contender:
+                started = contender.wait_for_http()
+                time.sleep(0.5)
+                if have_wrk:
+                    rps, p50, p99 = wrk(contender.port, args.seconds)
+                else:
+                    rps, p50, p99 = asyncio.run(
+                        python_http_load(contender.port, args.seconds)
+                    )
+                http_rounds[contender.name].append(
+                    {
+                        "rps": rps,
+                        "p50_ms": p50,
+                        "p99_ms": p99,
+                        "start_s": started,
+                        "peak_rss_mib": contender.peak_rss_mib(),
+                    }
+                )
+            print(
+                f"round {number + 1}: {contender.name}: {rps:.0f} requests/s",
+                flush=True,
+            )
+        turn = number % len(websockets)
+        for contender, path in websockets[turn:] + websockets[:turn]:
+            with contender:
+                contender.wait_for_port()
+                time.sleep(0.5)
+                rate, p50, p99 = asyncio.run(
+                    websocket_load(contender.port, path, args.seconds)
+                )
+                ws_rounds[contender.name].append(
+                    {
+                        "echoes_per_s": rate,
+                        "p50_ms": p50,
+                        "p99_ms": p99,
+                        "peak_rss_mib": contender.peak_rss_mib(),
+                    }
+                )
+            print(
+                f"round {number + 1}: {contender.name}: {rate:.0f} echoes/s", flush=True
+            )
+
+    results = {
+        "machine": {"cores": os.cpu_count(), "python": sys.version.split()[0]},
+        "settings": {
+            "rounds": args.rounds,
+            "seconds": args.seconds,
+            "http_client": "wrk" if have_wrk else "python",
+            "http_connections": HTTP_CONNECTIONS,
+            "websocket_clients": WEBSOCKET_CLIENTS,
+        },
+        "bake_seconds": statistics.median(bake_seconds),
+        "http": {name: median_of(rounds) for name, rounds in http_rounds.items()},
+        "websocket": {name: median_of(rounds) for name, rounds in ws_rounds.items()},
+    }
+    demo = results["http"]["original demo"]
+    for figures in results["http"].values():
+        figures["rps_vs_demo"] = figures["rps"] / demo["rps"]
+        figures["p99_vs_demo"] = figures["p99_ms"] / demo["p99_ms"]
+        figures["start_vs_demo"] = figures["start_s"] / demo["start_s"]
+    ws = results["websocket"]
+    ws["template (asgi)"]["vs_reference"] = (
+        ws["template (asgi)"]["echoes_per_s"] / ws["bare ASGI echo"]["echoes_per_s"]
+    )
+    ws["template (channels)"]["vs_reference"] = (
+        ws["template (channels)"]["echoes_per_s"]
+        / ws["bare Channels echo"]["echoes_per_s"]
+    )
+    args.output.mkdir(parents=True, exist_ok=True)
+    (args.output / "results.json").write_text(json.dumps(results, indent=2) + "\n")
+    print(table(results))
+    chart(results, args.output / "results.png")
+    shutil.rmtree(work)
+
+
+def table(results):
+    run = results["settings"]
+    lines = [
+        f"HTTP, {run['http_connections']} connections ({run['http_client']}), "
+        f"medians of {run['rounds']} rounds of {run['seconds']} s:",
+        "",
+        "| contender | requests/s | vs demo | p50 ms | p99 ms | p99 vs demo "
+        "| start s | start vs demo | peak RSS MiB |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name, f in results["http"].items():
+        lines.append(
+            f"| {name} | {f['rps']:.0f} | {f['rps_vs_demo']:.2f}x | {f['p50_ms']:.2f} "
+            f"| {f['p99_ms']:.2f} | {f['p99_vs_demo']:.2f}x | {f['start_s']:.2f} "
+            f"| {f['start_vs_demo']:.2f}x | {f['peak_rss_mib']:.0f} |"
+        )
+    lines += [
+        "",
+        f"Websocket echo, {run['websocket_clients']} clients:",
+        "",
+        "| contender | echoes/s | vs bare reference | p50 ms | p99 ms | peak RSS MiB |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name, f in results["websocket"].items():
+        ratio = f"{f['vs_reference']:.2f}x" if "vs_reference" in f else ""
+        lines.append(
+            f"| {name} | {f['echoes_per_s']:.0f} | {ratio} | {f['p50_ms']:.2f} "
+            f"| {f['p99_ms']:.2f} | {f['peak_rss_mib']:.0f} |"
+        )
+    lines += [
+        "",
+        f"Bake (cookiecutter command, median): {results['bake_seconds']:.2f} s",
+    ]
+    return "\n".join(lines)
+
+
+def chart(results, path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    for axis, kind, key, title in (
+        (left, "http", "rps", "HTTP requests/s (32 connections)"),
+        (right, "websocket", "echoes_per_s", "Websocket echoes/s (10 clients)"),
+    ):
+        names = list(results[kind])
+        values = [results[kind][name][key] for name in names]
+        bars = axis.barh(names, values, color="#44728c")
+        axis.bar_label(bars, fmt="%.0f", padding=3)
+        axis.set_title(title)
+        axis.invert_yaxis()
+        axis.margins(x=0.2)
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+
+
+if __name__ == "__main__":
+    main()
