@@ -9,15 +9,15 @@ import pytest
 {%- if cookiecutter.websocket != "none" %}
 from asgiref.testing import ApplicationCommunicator
 {%- endif %}
+from django.conf import settings
 from django.test import AsyncClient, SimpleTestCase
 {%- if cookiecutter.websocket == "asgi" %}
 from django.urls import path
-
-import app
-{%- elif cookiecutter.websocket == "channels" %}
-
-import app
 {%- endif %}
+from django.utils.deprecation import MiddlewareMixin
+from django.utils.module_loading import import_string
+
+import app
 
 APP = Path(__file__).with_name("app.py")
 KEY = "k" * 10 + "-a-test-key-that-is-long-enough-and-varied-0123456789"
@@ -123,6 +123,42 @@ def error_of(result):
     return last_line.removeprefix("django.core.exceptions.ImproperlyConfigured: ")
 
 
+def test_built_in_middleware_run_their_hooks_in_the_event_loop():
+    built_in = [import_string(path).__acall__ for path in settings.MIDDLEWARE]
+
+    assert built_in == [app.call_hooks_in_event_loop] * 4
+    # Middleware you add inherits Django's own handling, thread hops and all.
+    assert MiddlewareMixin.__acall__ is not app.call_hooks_in_event_loop
+
+
+HAS_HOUSEKEEPING = """
+import app
+from django.core.signals import request_started
+print(request_started.has_listeners())
+"""
+
+
+def test_no_database_housekeeping_without_a_database(python):
+    result = python("-c", HAS_HOUSEKEEPING, DJANGO_SECRET_KEY=KEY)
+
+    assert result.stdout == "False\n"
+
+
+def test_database_housekeeping_stays_with_a_database(python, tmp_path):
+    app_py = tmp_path / "app.py"
+    app_py.write_text(
+        app_py.read_text().replace(
+            "settings.configure(\n",
+            "settings.configure(\n    DATABASES={'default': {'ENGINE': "
+            "'django.db.backends.sqlite3', 'NAME': ':memory:'}},\n",
+        )
+    )
+
+    result = python("-c", HAS_HOUSEKEEPING, DJANGO_SECRET_KEY=KEY)
+
+    assert result.stdout == "True\n"
+
+
 def test_reads_settings_from_the_environment(python):
     result = python(
         "-c",
@@ -132,11 +168,11 @@ def test_reads_settings_from_the_environment(python):
         DJANGO_ALLOWED_HOSTS="example.com, www.example.com,",
     )
 
-    settings = json.loads(result.stdout)
+    shown = json.loads(result.stdout)
     assert result.stderr == ""
-    assert settings["SECRET_KEY"] == KEY
-    assert settings["DEBUG"] is True
-    assert settings["ALLOWED_HOSTS"] == ["example.com", "www.example.com"]
+    assert shown["SECRET_KEY"] == KEY
+    assert shown["DEBUG"] is True
+    assert shown["ALLOWED_HOSTS"] == ["example.com", "www.example.com"]
 
 
 def test_reads_settings_from_dotenv(python, tmp_path):
@@ -146,10 +182,10 @@ def test_reads_settings_from_dotenv(python, tmp_path):
 
     result = python("-c", SHOW_SETTINGS)
 
-    settings = json.loads(result.stdout)
-    assert settings["SECRET_KEY"] == KEY
-    assert settings["DEBUG"] is True
-    assert settings["ALLOWED_HOSTS"] == ["example.com"]
+    shown = json.loads(result.stdout)
+    assert shown["SECRET_KEY"] == KEY
+    assert shown["DEBUG"] is True
+    assert shown["ALLOWED_HOSTS"] == ["example.com"]
 
 
 def test_environment_wins_over_dotenv(python, tmp_path):
@@ -165,10 +201,10 @@ def test_environment_wins_over_dotenv(python, tmp_path):
         DJANGO_ALLOWED_HOSTS="b.test",
     )
 
-    settings = json.loads(result.stdout)
-    assert settings["SECRET_KEY"] == KEY
-    assert settings["DEBUG"] is False
-    assert settings["ALLOWED_HOSTS"] == ["b.test"]
+    shown = json.loads(result.stdout)
+    assert shown["SECRET_KEY"] == KEY
+    assert shown["DEBUG"] is False
+    assert shown["ALLOWED_HOSTS"] == ["b.test"]
 
 
 def test_defaults_are_production_safe(python):

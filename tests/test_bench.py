@@ -1,0 +1,50 @@
+"""The benchmark harness runs and reports every contender (no speed is judged here)."""
+
+import json
+import subprocess
+import sys
+
+from conftest import ROOT, clean_env
+
+HTTP = [
+    "original demo",
+    "bare ASGI hello",
+    "template (default)",
+    "template (asgi)",
+    "template (channels)",
+]
+WEBSOCKET = [
+    "bare ASGI echo",
+    "bare Channels echo",
+    "template (asgi)",
+    "template (channels)",
+]
+
+
+def test_one_short_round_reports_every_contender(tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            ROOT / "bench" / "run.py",
+            "--rounds",
+            "1",
+            "--seconds",
+            "1",
+            "--output",
+            tmp_path,
+        ],
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+
+    assert result.returncode == 0, result.stderr
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert list(results["http"]) == HTTP
+    assert list(results["websocket"]) == WEBSOCKET
+    assert all(figures["rps"] > 0 for figures in results["http"].values())
+    assert results["http"]["original demo"]["rps_vs_demo"] == 1
+    assert (tmp_path / "results.png").read_bytes().startswith(b"\x89PNG")
+    assert "| template (default) |" in result.stdout
