@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from contextlib import AsyncExitStack, contextmanager
 from pathlib import Path
 
 from websockets.asyncio.client import connect
@@ -29,6 +30,7 @@ REFERENCE = ROOT / "bench" / "reference"
 BIN = Path(sys.executable).parent
 HTTP_CONNECTIONS = 32
 WEBSOCKET_CLIENTS = 10
+ROOM_MEMBERS = 50
 # As a TLS-terminating proxy would pass requests on in production.
 VIA_PROXY = {"X-Forwarded-Proto": "https"}
 
@@ -185,6 +187,74 @@ async def websocket_load(port, path, seconds):
     return len(latencies) / seconds, *percentiles_ms(latencies)
 
 
+async def room_broadcast(ports, messages):
+    """Broadcast latency p50/p99 (ms) in a chat room of 50 members, spread over
+    the given daphne ports: from one member's send until every member has it."""
+    latencies = []
+    async with AsyncExitStack() as stack:
+        members = []
+        for number in range(ROOM_MEMBERS):
+            port = ports[number % len(ports)]
+            url = f"ws://127.0.0.1:{port}/ws/chat/bench/"
+            origin = f"http://127.0.0.1:{port}"
+            members.append(await stack.enter_async_context(connect(url, origin=origin)))
+        for number in range(messages):
+            started = time.perf_counter()
+            await members[0].send(json.dumps({"message": str(number)}))
+            await asyncio.gather(*(member.recv() for member in members))
+            latencies.append(time.perf_counter() - started)
+    return percentiles_ms(latencies)
+
+
+@contextmanager
+def redis_server():
+    """A redis-server on a free loopback port, persistence off; yields its URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            "redis-server",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.perf_counter() + 10
+        while time.perf_counter() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.01)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def measure_broadcast(bake, production, messages):
+    """One round: in memory on one process, then Redis across two processes."""
+    with Daphne("in memory, 1 process", bake, "app:application", production) as one:
+        one.wait_for_port()
+        in_memory = asyncio.run(room_broadcast([one.port], messages))
+    with redis_server() as url:
+        env = production | {"REDIS_URL": url}
+        with (
+            Daphne("Redis, process 1", bake, "app:application", env) as first,
+            Daphne("Redis, process 2", bake, "app:application", env) as second,
+        ):
+            first.wait_for_port()
+            second.wait_for_port()
+            on_redis = asyncio.run(room_broadcast([first.port, second.port], messages))
+    return {"in memory, 1 process": in_memory, "Redis, 2 processes": on_redis}
+
+
 def median_of(rounds):
     return {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
 
@@ -239,6 +309,8 @@ def main():
     ]
     http_rounds = {c.name: [] for c in http}
     ws_rounds = {c.name: [] for c, _ in websockets}
+    have_redis = shutil.which("redis-server") is not None
+    broadcast_rounds = {"in memory, 1 process": [], "Redis, 2 processes": []}
     for number in range(args.rounds):
         turn = number % len(http)  # a different contender goes first each round
         for contender in http[turn:] + http[:turn]:
@@ -283,6 +355,13 @@ def main():
             print(
                 f"round {number + 1}: {contender.name}: {rate:.0f} echoes/s", flush=True
             )
+        if have_redis:
+            figures = measure_broadcast(
+                bakes["channels"], production, 20 * args.seconds
+            )
+            for name, (p50, p99) in figures.items():
+                broadcast_rounds[name].append({"p50_ms": p50, "p99_ms": p99})
+                print(f"round {number + 1}: broadcast, {name}: p99 {p99:.1f} ms")
 
     results = {
         "machine": {"cores": os.cpu_count(), "python": sys.version.split()[0]},
@@ -296,6 +375,11 @@ def main():
         "bake_seconds": statistics.median(bake_seconds),
         "http": {name: median_of(rounds) for name, rounds in http_rounds.items()},
         "websocket": {name: median_of(rounds) for name, rounds in ws_rounds.items()},
+        "broadcast": {
+            name: median_of(rounds)
+            for name, rounds in broadcast_rounds.items()
+            if rounds
+        },
     }
     demo = results["http"]["original demo"]
     for figures in results["http"].values():
@@ -346,6 +430,18 @@ def table(results):
             f"| {name} | {f['echoes_per_s']:.0f} | {ratio} | {f['p50_ms']:.2f} "
             f"| {f['p99_ms']:.2f} | {f['peak_rss_mib']:.0f} |"
         )
+    if results["broadcast"]:
+        lines += [
+            "",
+            f"Chat broadcast in a room of {ROOM_MEMBERS} (send until all have it):",
+            "",
+            "| channel layer | p50 ms | p99 ms |",
+            "| --- | ---: | ---: |",
+        ]
+        for name, f in results["broadcast"].items():
+            lines.append(f"| {name} | {f['p50_ms']:.2f} | {f['p99_ms']:.2f} |")
+    else:
+        lines += ["", "Chat broadcast: not measured (no redis-server here)."]
     lines += [
         "",
         f"Bake (cookiecutter command, median): {results['bake_seconds']:.2f} s",

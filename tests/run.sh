@@ -6,12 +6,14 @@ cd "$(dirname "$0")/.."
 
 # Real programs for the end-to-end tests, from Debian's packages when missing:
 # chromium (driven by Playwright; its own browser download is not used), nginx
-# and openssl (the README's proxy block, run for real). Without them, those
-# tests are reported as skipped.
+# and openssl (the README's proxy block, run for real), redis-server (rooms
+# shared by two daphne processes). Without them, those tests are reported as
+# skipped.
 need=()
 command -v chromium >/dev/null || need+=(chromium)
 command -v nginx >/dev/null || need+=(nginx-light)
 command -v openssl >/dev/null || need+=(openssl)
+command -v redis-server >/dev/null || need+=(redis-server)
 if [ ${#need[@]} -gt 0 ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"; } >/dev/null ||
     echo "tests/run.sh: could not install ${need[*]}; their tests will be skipped" >&2

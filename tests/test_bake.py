@@ -70,7 +70,7 @@ def test_requirements_add_channels_only_to_its_variant(baked):
 
     expected = ["django>=5.2,<7", "daphne>=4.2.2", "python-dotenv>=1.0"]
     if baked.context["websocket"] == "channels":
-        expected.append("channels>=4.2")
+        expected += ["channels>=4.2", "channels-redis>=4.2"]
     assert packages == expected
 
 

@@ -45,6 +45,7 @@ def test_one_short_round_reports_every_contender(tmp_path):
     assert list(results["http"]) == HTTP
     assert list(results["websocket"]) == WEBSOCKET
     assert all(figures["rps"] > 0 for figures in results["http"].values())
+    assert list(results["broadcast"]) == ["in memory, 1 process", "Redis, 2 processes"]
     assert results["http"]["original demo"]["rps_vs_demo"] == 1
     assert (tmp_path / "results.png").read_bytes().startswith(b"\x89PNG")
     assert "| template (default) |" in result.stdout

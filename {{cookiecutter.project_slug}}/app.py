@@ -11,6 +11,9 @@ import json
 import logging
 import os
 import sys
+{%- if cookiecutter.websocket == "channels" %}
+from contextlib import suppress
+{%- endif %}
 from pathlib import Path
 {%- if cookiecutter.websocket == "asgi" %}
 from urllib.parse import urlsplit
@@ -43,6 +46,9 @@ from django.urls.resolvers import RegexPattern
 from django.urls import path, re_path
 {%- endif %}
 from dotenv import load_dotenv
+{%- if cookiecutter.websocket == "channels" %}
+from redis.exceptions import RedisError
+{%- endif %}
 
 # Settings
 # --------
@@ -161,12 +167,23 @@ settings.configure(
             },
         },
         "loggers": {
-            "django": {"handlers": ["stderr"], "level": "INFO", "propagate": False}
+            "django": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+{%- if cookiecutter.websocket == "channels" %}
+            "chat": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+{%- endif %}
         },
     },
 {%- if cookiecutter.websocket == "channels" %}
-    # Chat rooms live in this process's memory: one daphne process only.
-    CHANNEL_LAYERS={"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}},
+    # Chat rooms live in this process's memory, or on Redis when REDIS_URL is
+    # set, so that several daphne processes share them.
+    CHANNEL_LAYERS={
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": [os.environ["REDIS_URL"]]},
+        }
+        if os.environ.get("REDIS_URL")
+        else {"BACKEND": "channels.layers.InMemoryChannelLayer"}
+    },
 {%- endif %}
 )
 
@@ -428,12 +445,26 @@ class AllowedHostsValidator:
 class EchoConsumer(AsyncWebsocketConsumer):
     """Send every message back as it came: text as text, bytes as bytes."""
 
+    channel_layer_alias = None  # it needs none, so it works with Redis down too
+
     async def receive(self, text_data=None, bytes_data=None):
         await self.send(text_data=text_data, bytes_data=bytes_data)
 
 
+log = logging.getLogger("chat")
+
+
 class ChatConsumer(AsyncWebsocketConsumer):
     """A chat room: each {"message": "..."} goes to every member of the room."""
+
+    async def __call__(self, scope, receive, send):
+        # Rooms on Redis fail while Redis is out of reach: say so in one log
+        # line and close this connection; the next one tries Redis again.
+        try:
+            await super().__call__(scope, receive, send)
+        except RedisError as error:
+            log.warning("Chat closed: the channel layer is unavailable (%s)", error)
+            await send({"type": "websocket.close", "code": 1011})
 
     async def connect(self):
         self.room = "chat_" + self.scope["url_route"]["kwargs"]["room"]
@@ -441,7 +472,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.accept()
 
     async def disconnect(self, code):
-        await self.channel_layer.group_discard(self.room, self.channel_name)
+        with suppress(RedisError):  # Redis gone: the membership expires anyway
+            await self.channel_layer.group_discard(self.room, self.channel_name)
 
     async def receive(self, text_data=None, bytes_data=None):
         try:

@@ -472,3 +472,61 @@ class WebsocketTests(SimpleTestCase):
 
         self.assertEqual(reply, {"type": "websocket.close"})
 {%- endif %}
+{%- if cookiecutter.websocket == "channels" %}
+
+
+SHOW_LAYER = """
+import json
+import app
+from django.conf import settings
+print(json.dumps(settings.CHANNEL_LAYERS))
+"""
+
+CHAT = """
+import asyncio
+from asgiref.testing import ApplicationCommunicator
+import app
+
+async def chat():
+    socket = ApplicationCommunicator(app.application, {
+        "type": "websocket",
+        "path": "/ws/chat/tea/",
+        "headers": [(b"host", b"localhost"), (b"origin", b"http://localhost")],
+    })
+    await socket.send_input({"type": "websocket.connect"})
+    print(await socket.receive_output())
+    await socket.wait(timeout=5)
+
+asyncio.run(chat())
+"""
+
+
+def test_rooms_live_in_memory_without_redis_url(python):
+    result = python("-c", SHOW_LAYER, DJANGO_SECRET_KEY=KEY)
+
+    assert json.loads(result.stdout) == {
+        "default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}
+    }
+
+
+def test_rooms_live_on_redis_with_redis_url(python):
+    result = python(
+        "-c", SHOW_LAYER, DJANGO_SECRET_KEY=KEY, REDIS_URL="redis://localhost:6379/0"
+    )
+
+    assert json.loads(result.stdout) == {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {"hosts": ["redis://localhost:6379/0"]},
+        }
+    }
+
+
+def test_chat_closes_cleanly_when_redis_is_out_of_reach(python):
+    # Nothing listens on port 1: connecting to Redis fails at once.
+    result = python("-c", CHAT, DJANGO_SECRET_KEY=KEY, REDIS_URL="redis://127.0.0.1:1")
+
+    assert result.stdout == "{'type': 'websocket.close', 'code': 1011}\n"
+    assert "Chat closed: the channel layer is unavailable (" in result.stderr
+    assert "Traceback" not in result.stderr
+{%- endif %}

@@ -1,0 +1,161 @@
+"""Channels rooms shared by two daphne processes through a real Redis."""
+
+import asyncio
+import json
+import shutil
+import subprocess
+import time
+from contextlib import contextmanager
+
+import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import (
+    ConnectionClosedError,
+    InvalidMessage,
+    InvalidStatus,
+)
+
+from conftest import (
+    DAPHNE,
+    PRODUCTION_ENV,
+    clean_env,
+    free_port,
+    get,
+    production_copy,
+    serving,
+    wait_for_port,
+)
+
+VIA_PROXY = {"X-Forwarded-Proto": "https"}
+
+
+@contextmanager
+def redis_server(where, port=None):
+    """A real redis-server on loopback, persistence off; yields its URL."""
+    if not shutil.which("redis-server"):
+        pytest.skip("no redis-server here, and tests/run.sh could not install it")
+    port = port or free_port()
+    log = where / f"redis-{port}.log"
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [
+                *("redis-server", "--bind", "127.0.0.1", "--port", str(port)),
+                *("--save", "", "--appendonly", "no", "--dir", str(where)),
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_for_port(port, process, log)
+        yield f"redis://127.0.0.1:{port}/0", port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@contextmanager
+def daphne_on(baked, redis_url, where, name):
+    project = where / f"project-{name}"
+    if not project.exists():
+        production_copy(baked.project_path, project)
+    env = clean_env(**PRODUCTION_ENV, REDIS_URL=redis_url)
+    with serving(DAPHNE, project, where / f"daphne-{name}.log", env=env) as server:
+        yield server
+
+
+def member(server, room):
+    """A websocket to a chat room, connected as a browser on that site would."""
+    host = server.url.removeprefix("http://")
+    return connect(f"ws://{host}/ws/chat/{room}/", origin=server.url)
+
+
+async def hears_nothing(socket):
+    try:
+        await asyncio.wait_for(socket.recv(), timeout=0.5)
+    except TimeoutError:
+        return True
+    return False
+
+
+def test_a_room_spans_two_daphne_processes(baked_channels, tmp_path):
+    with (
+        redis_server(tmp_path) as (redis_url, _),
+        daphne_on(baked_channels, redis_url, tmp_path, "one") as one,
+        daphne_on(baked_channels, redis_url, tmp_path, "two") as two,
+    ):
+
+        async def talk():
+            async with (
+                member(one, "tea") as alice,
+                member(two, "tea") as bob,
+                member(two, "coffee") as carol,
+            ):
+                await alice.send(json.dumps({"message": "Across processes"}))
+                heard = [json.loads(await bob.recv()), json.loads(await alice.recv())]
+                return heard, await hears_nothing(carol)
+
+        heard, carol_heard_nothing = asyncio.run(talk())
+
+    assert heard == [{"message": "Across processes"}] * 2
+    assert carol_heard_nothing is True
+    for log in tmp_path.glob("daphne-*.log"):
+        assert "Traceback" not in log.read_text()
+
+
+def test_chat_survives_a_redis_outage_without_a_restart(baked_channels, tmp_path):
+    port = free_port()
+    redis_url = f"redis://127.0.0.1:{port}/0"
+
+    async def chat_once(server):
+        async with member(server, "tea") as alice, member(server, "tea") as bob:
+            await alice.send(json.dumps({"message": "Still here"}))
+            return json.loads(await bob.recv())
+
+    async def chat_while_redis_is_down(server):
+        try:
+            async with member(server, "tea") as alice:
+                await alice.recv()
+        except InvalidStatus as refusal:
+            return refusal.response.status_code
+        except ConnectionClosedError as closed:
+            return closed.rcvd.code
+        return None
+
+    async def chat_again(server):
+        """Reconnect as a browser page would, until chat works (within 20 s).
+
+        The first connection after Redis returns can stall for up to the
+        channel layer's 5-second receive timeout and be closed: channels_redis
+        still holds a connection to the old Redis. Later ones work.
+        """
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                return await chat_once(server)
+            except (InvalidStatus, InvalidMessage, ConnectionClosedError):
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.5)
+
+    with daphne_on(baked_channels, redis_url, tmp_path, "one") as server:
+        with redis_server(tmp_path, port):
+            before = asyncio.run(chat_once(server))
+        # Redis is gone: HTTP goes on, chat fails cleanly.
+        http_status, _, _ = get(server.url, headers=VIA_PROXY)
+        chat_refused = asyncio.run(chat_while_redis_is_down(server))
+        with redis_server(tmp_path, port):
+            after = asyncio.run(chat_again(server))
+            # No application instance may be left stuck by the outage. A call
+            # on a connection the old Redis closed can stall until the layer's
+            # 5-second receive timeout, so wait that out first.
+            time.sleep(6)
+            server.process.terminate()
+            server.process.wait(timeout=10)
+
+    log = server.log.read_text()
+    assert before == after == {"message": "Still here"}
+    assert http_status == 200
+    assert chat_refused == 403  # closed before it was accepted
+    assert "Chat closed: the channel layer is unavailable (" in log
+    assert "Traceback" not in log
+    assert "Killed 0 pending application instances" in log
