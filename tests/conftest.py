@@ -1,5 +1,6 @@
 import http.client
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -178,6 +179,9 @@ def production_copy(project, destination):
     return shutil.copytree(project, destination, ignore=shutil.ignore_patterns(".env"))
 
 
+# What the TLS-terminating proxy adds to every request it passes on.
+VIA_PROXY = {"X-Forwarded-Proto": "https"}
+
 # What a deployment sets; everything else keeps app.py's production defaults.
 PRODUCTION_ENV = {
     "DJANGO_SECRET_KEY": "production-" + "k3y-" * 12,
@@ -216,3 +220,9 @@ def wait_for_log(log, text, timeout=5):
             pytest.fail(f"{text!r} never reached the log:\n{log.read_text()}")
         time.sleep(0.05)
     return log.read_text()
+
+
+def greeting(body):
+    """The greeting: the whole plain page, or the <h1> of the websocket demo page."""
+    match = re.search(rb"<h1>(.*)</h1>", body)
+    return match[1] if match else body

@@ -10,15 +10,15 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from conftest import DAPHNE, PRODUCTION_ENV, clean_env, get, serving
-
-# What the TLS-terminating proxy adds to every request it passes on.
-VIA_PROXY = {"X-Forwarded-Proto": "https"}
-
-
-def greeting(body):
-    match = re.search(rb"<h1>(.*)</h1>", body)
-    return match[1] if match else body
+from conftest import (
+    DAPHNE,
+    PRODUCTION_ENV,
+    VIA_PROXY,
+    clean_env,
+    get,
+    greeting,
+    serving,
+)
 
 
 def assert_still_serving_cleanly(server):

@@ -18,6 +18,7 @@ from websockets.exceptions import (
 from conftest import (
     DAPHNE,
     PRODUCTION_ENV,
+    VIA_PROXY,
     clean_env,
     free_port,
     get,
@@ -25,8 +26,6 @@ from conftest import (
     serving,
     wait_for_port,
 )
-
-VIA_PROXY = {"X-Forwarded-Proto": "https"}
 
 
 @contextmanager

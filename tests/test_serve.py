@@ -1,20 +1,13 @@
 """A real `daphne app:application` (and `python app.py runserver`) over HTTP."""
 
-import re
 import sys
 
-from conftest import get, serving, wait_for_log
+from conftest import get, greeting, serving, wait_for_log
 
 DEBUG_404 = b"Using the URLconf defined in <code>app</code>"
 PLAIN_404 = (
     b"<h1>Not Found</h1><p>The requested resource was not found on this server.</p>"
 )
-
-
-def greeting(body):
-    """The greeting: the whole plain page, or the <h1> of the websocket demo page."""
-    match = re.search(rb"<h1>(.*)</h1>", body)
-    return match[1] if match else body
 
 
 def test_greets_by_name(daphne):
