@@ -1,378 +1,165 @@
 """A whole asynchronous Django site in one file.
 
-Serve it with ``daphne app:application``. The file doubles as ``manage.py``:
-``python app.py check``, ``python app.py runserver``.
+Serve it with ``daphne app:application``; ``python app.py`` is its manage.py.
 """
 
-import html
-{%- if cookiecutter.websocket == "channels" %}
-import json
-{%- endif %}
 import logging
-import os
-import sys
-{%- if cookiecutter.websocket == "channels" %}
-from contextlib import suppress
-{%- endif %}
 from pathlib import Path
-{%- if cookiecutter.websocket == "asgi" %}
-from urllib.parse import urlsplit
-{%- endif %}
 
-from django.conf import settings
-from django.core.asgi import get_asgi_application
-from django.core.checks.security.base import (
-    SECRET_KEY_INSECURE_PREFIX,
-    SECRET_KEY_MIN_LENGTH,
-    SECRET_KEY_MIN_UNIQUE_CHARACTERS,
+import django
+{%- if cookiecutter.websocket == "asgi" %}
+import django.http.request
+import django.urls
+{%- elif cookiecutter.websocket == "channels" %}
+import django.http.request
+import django.urls
+import redis
+from channels.generic.websocket import (
+    AsyncJsonWebsocketConsumer,
+    AsyncWebsocketConsumer,
 )
+from channels.routing import URLRouter
+from channels.security.websocket import AllowedHostsOriginValidator, WebsocketDenier
+{%- endif %}
+from csp.constants import NONCE, NONE, SELF
+from django.conf import settings
+from django.core import checks
+from django.core.asgi import get_asgi_application
 from django.core.exceptions import ImproperlyConfigured
+from django.core.management import execute_from_command_line
 from django.core.signals import request_started
 from django.db import close_old_connections, reset_queries
 from django.http import HttpResponse
-{%- if cookiecutter.websocket != "none" %}
-from django.http.request import split_domain_port, validate_host
-{%- endif %}
-from django.middleware.clickjacking import XFrameOptionsMiddleware
-from django.middleware.common import CommonMiddleware
-from django.middleware.csrf import CsrfViewMiddleware
-from django.middleware.security import SecurityMiddleware
-{%- if cookiecutter.websocket == "none" %}
+from django.template import engines
 from django.urls import path
-{%- elif cookiecutter.websocket == "asgi" %}
-from django.urls import Resolver404, URLResolver, path
-from django.urls.resolvers import RegexPattern
-{%- elif cookiecutter.websocket == "channels" %}
-from django.urls import path, re_path
-{%- endif %}
-from dotenv import load_dotenv
-{%- if cookiecutter.websocket == "channels" %}
-from redis.exceptions import RedisError
-{%- endif %}
+from django.utils.module_loading import import_string
+from environs import Env, validate
 
-# Settings
-# --------
-# Everything comes from environment variables. The .env file beside this module
-# fills in what the environment leaves unset (real variables win), so your own
-# machine can keep its values there. The defaults below are the production-safe
-# ones: DEBUG off, only local host names, HTTPS behind a TLS-terminating proxy.
-
-load_dotenv(Path(__file__).with_name(".env"))
-
-
-def env_flag(name, default):
-    """Read a 1/0 switch, refusing anything else rather than guessing."""
-    value = os.environ.get(name, default)
-    if value not in {"0", "1"}:
-        raise ImproperlyConfigured(f"{name} must be 1 or 0, not {value!r}.")
-    return value == "1"
-
-
-def env_int(name, default):
-    """Read a whole number, refusing anything else."""
-    value = os.environ.get(name, default)
-    if not (value.isascii() and value.isdigit()):
-        raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.")
-    return int(value)
-
-
-def env_list(name, default):
-    """Read a comma-separated list, dropping spaces and empty items."""
-    items = os.environ.get(name, default).split(",")
-    return [item.strip() for item in items if item.strip()]
-
-
-def proxy_ssl_header(name):
-    """The header a TLS-terminating proxy sets to "https", as Django wants it."""
-    header = os.environ.get(name, "X-Forwarded-Proto").strip()
-    if not header:
-        return None
-    return ("HTTP_" + header.upper().replace("-", "_"), "https")
-
-
-class OneLineForClientErrors(logging.Filter):
-    """Log a 4xx (a foreign Host, a malformed request) as one line.
-
-    Django attaches a traceback to these records, but the fault is the client's,
-    not the code's; a 5xx keeps its traceback.
-    """
-
-    def filter(self, record):
-        if getattr(record, "status_code", 500) < 500:
-            record.exc_info = record.exc_text = None
-        return True
-
-
-MAKE_A_KEY = "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
-DEBUG = env_flag("DJANGO_DEBUG", "0")
-
-# A random key per process would break sessions, CSRF tokens and signing
-# across restarts and processes, so there is no fallback: the key must be set.
-if not SECRET_KEY:
-    raise ImproperlyConfigured(
-        "DJANGO_SECRET_KEY is not set. Put DJANGO_SECRET_KEY=<key> in the .env "
-        f"file beside app.py or in the environment; make a key with: {MAKE_A_KEY}"
-    )
-# Django's own rule for a strong key (its deploy check warns otherwise).
-if not DEBUG and (
-    len(SECRET_KEY) < SECRET_KEY_MIN_LENGTH
-    or len(set(SECRET_KEY)) < SECRET_KEY_MIN_UNIQUE_CHARACTERS
-    or SECRET_KEY.startswith(SECRET_KEY_INSECURE_PREFIX)
-):
-    raise ImproperlyConfigured(
-        f"DJANGO_SECRET_KEY is too weak to run with DEBUG off: use at least "
-        f"{SECRET_KEY_MIN_LENGTH} characters, {SECRET_KEY_MIN_UNIQUE_CHARACTERS} "
-        f"of them different, not starting with {SECRET_KEY_INSECURE_PREFIX!r}; "
-        f"make one with: {MAKE_A_KEY}"
-    )
+# Settings come from the environment, then from the .env file beside this
+# module. The defaults are for production; the baked .env relaxes them.
+env = Env()
+env.read_env(Path(__file__).with_name(".env"), recurse=False)
+PROXY_HEADER = env.str("DJANGO_SECURE_PROXY_SSL_HEADER", "X-Forwarded-Proto")
 
 settings.configure(
-    SECRET_KEY=SECRET_KEY,
-    DEBUG=DEBUG,
-    ALLOWED_HOSTS=env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]"),
-    # HTTPS: production runs behind a proxy that terminates TLS and sets
-    # X-Forwarded-Proto. The baked .env turns these off for plain http locally.
-    SECURE_PROXY_SSL_HEADER=proxy_ssl_header("DJANGO_SECURE_PROXY_SSL_HEADER"),
-    SECURE_SSL_REDIRECT=env_flag("DJANGO_SECURE_SSL_REDIRECT", "1"),
-    SECURE_HSTS_SECONDS=env_int("DJANGO_SECURE_HSTS_SECONDS", "31536000"),
-    SECURE_HSTS_INCLUDE_SUBDOMAINS=env_flag(
-        "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", "1"
+    SECRET_KEY=env.str("DJANGO_SECRET_KEY", ""),  # checked at the end of the file
+    DEBUG=env.bool("DJANGO_DEBUG", False),
+    ALLOWED_HOSTS=env.list(
+        "DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"], subcast=str.strip
     ),
-    SECURE_HSTS_PRELOAD=env_flag("DJANGO_SECURE_HSTS_PRELOAD", "1"),
-    SESSION_COOKIE_SECURE=env_flag("DJANGO_SECURE_COOKIES", "1"),
-    CSRF_COOKIE_SECURE=env_flag("DJANGO_SECURE_COOKIES", "1"),
-    # This module is the URLconf, and it holds the ASGI application.
-    ROOT_URLCONF=__name__,
+    # HTTPS, behind a proxy that terminates TLS and sets PROXY_HEADER.
+    SECURE_PROXY_SSL_HEADER=(
+        (f"HTTP_{PROXY_HEADER.upper().replace('-', '_')}", "https")
+        if PROXY_HEADER
+        else None
+    ),
+    SECURE_SSL_REDIRECT=env.bool("DJANGO_SECURE_SSL_REDIRECT", True),
+    SECURE_HSTS_SECONDS=env.int(
+        "DJANGO_SECURE_HSTS_SECONDS", 31536000, validate=validate.Range(min=0)
+    ),
+    SECURE_HSTS_INCLUDE_SUBDOMAINS=env.bool(
+        "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", True
+    ),
+    SECURE_HSTS_PRELOAD=env.bool("DJANGO_SECURE_HSTS_PRELOAD", True),
+    SESSION_COOKIE_SECURE=env.bool("DJANGO_SECURE_COOKIES", True),
+    CSRF_COOKIE_SECURE=env.bool("DJANGO_SECURE_COOKIES", True),
+    # Scripts run by this response's nonce; all else loads from this site only.
+    CONTENT_SECURITY_POLICY={
+        "DIRECTIVES": {
+            "default-src": [NONE],
+            "script-src": [SELF, NONCE],
+            "connect-src": [SELF],
+            "img-src": [SELF],
+            "base-uri": [NONE],
+            "form-action": [SELF],
+            "frame-ancestors": [NONE],
+        }
+    },
+    ROOT_URLCONF=__name__,  # this module is the URLconf
     ASGI_APPLICATION=f"{__name__}.application",
-    # daphne's runserver replaces Django's, so `runserver` speaks ASGI too.
-    INSTALLED_APPS=["daphne"],
+    INSTALLED_APPS=["daphne"],  # its runserver speaks ASGI
     MIDDLEWARE=[
         "django.middleware.security.SecurityMiddleware",
+        "csp.middleware.CSPMiddleware",
         "django.middleware.common.CommonMiddleware",
         "django.middleware.csrf.CsrfViewMiddleware",
         "django.middleware.clickjacking.XFrameOptionsMiddleware",
     ],
-    # Django's messages go to stderr once, whichever server runs the app.
-    LOGGING={
-        "version": 1,
-        "disable_existing_loggers": False,
-        "filters": {"one_line_4xx": {"()": OneLineForClientErrors}},
-        "formatters": {"plain": {"format": "%(asctime)s %(levelname)-8s %(message)s"}},
-        "handlers": {
-            "stderr": {
-                "class": "logging.StreamHandler",
-                "filters": ["one_line_4xx"],
-                "formatter": "plain",
-            },
-        },
-        "loggers": {
-            "django": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
+    TEMPLATES=[
+        {
+            "BACKEND": "django.template.backends.django.DjangoTemplates",
+            "OPTIONS": {"context_processors": ["csp.context_processors.nonce"]},
+        }
+    ],
+    LOGGING_CONFIG=None,  # set up at the end of the file
 {%- if cookiecutter.websocket == "channels" %}
-            "chat": {"handlers": ["stderr"], "level": "INFO", "propagate": False},
-{%- endif %}
-        },
-    },
-{%- if cookiecutter.websocket == "channels" %}
-    # Chat rooms live in this process's memory, or on Redis when REDIS_URL is
-    # set, so that several daphne processes share them.
+    # Chat rooms live in this process, or on Redis (REDIS_URL) to be shared.
     CHANNEL_LAYERS={
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [os.environ["REDIS_URL"]]},
+            "CONFIG": {"hosts": [env.str("REDIS_URL")]},
         }
-        if os.environ.get("REDIS_URL")
+        if env.str("REDIS_URL", "")
         else {"BACKEND": "channels.layers.InMemoryChannelLayer"}
     },
 {%- endif %}
 )
+django.setup()
 
-
-# Speed
-# -----
-# Django calls each hook of a middleware that is not async through
-# sync_to_async: a thread hop of about 150 microseconds, several per request (upstream:
-# https://github.com/django/new-features/issues/102). The built-in middleware
-# above only read the request and set headers in their request and response
-# hooks, so those run in the event loop instead: the same code, minus the hops.
-# Middleware you add keeps Django's own handling.
-
-
-async def call_hooks_in_event_loop(self, request):
-    """Django's MiddlewareMixin.__acall__, without the thread hops."""
-    response = None
-    if hasattr(self, "process_request"):
-        response = self.process_request(request)
-    response = response or await self.get_response(request)
-    if hasattr(self, "process_response"):
-        response = self.process_response(request, response)
-    return response
-
-
-for middleware in (
-    SecurityMiddleware,
-    CommonMiddleware,
-    XFrameOptionsMiddleware,
-    # With CSRF_USE_SESSIONS, the CSRF hooks read the session: they keep a thread.
-    *([] if settings.CSRF_USE_SESSIONS else [CsrfViewMiddleware]),
-):
-    middleware.__acall__ = call_hooks_in_event_loop
-
-# Without a database, Django's per-request database housekeeping has nothing to
-# do but still costs a thread hop. It stays connected once DATABASES is set.
-if not settings.DATABASES:
-    request_started.disconnect(reset_queries)
-    request_started.disconnect(close_old_connections)
-
-
-# Views
-# -----
-{% if cookiecutter.websocket == "none" %}
 
 async def index(request):
-    name = request.GET.get("name", "World")
-    return HttpResponse(f"Hello, {html.escape(name)}!")
-{% else %}
-# The page talks to the websocket endpoints, so you can watch them work in a
-# browser. It shows what comes back as text (textContent), never as HTML.
-WEBSOCKET_DEMO = """
+    context = {"name": request.GET.get("name", "World")}
+    return HttpResponse(PAGE.render(context, request))
+
+
+# Django's template engine escapes what it shows, such as ?name=<b>.
+PAGE = engines["django"].from_string(
+    """{% raw %}<!doctype html>
+<title>Hello</title>
+<h1>Hello, {{ name }}!</h1>{% endraw %}
+{%- if cookiecutter.websocket != "none" %}
 <p>Say something: the server echoes it back over a websocket.</p>
-<form id="echo" data-path="/ws/echo/">
-  <input name="message" required> <button name="send" disabled>Send</button>
+<form id="echo" data-socket="/ws/echo/">
+  <input name="message" required> <button disabled>Send</button>
 </form>
 <ol id="echo-log"></ol>
 {%- if cookiecutter.websocket == "channels" %}
 <p>Chat with everyone who has this page open (room "lobby").</p>
-<form id="chat" data-path="/ws/chat/lobby/">
-  <input name="message" required> <button name="send" disabled>Say</button>
+<form id="chat" data-socket="/ws/chat/lobby/" data-json>
+  <input name="message" required> <button disabled>Say</button>
 </form>
 <ol id="chat-log"></ol>
 {%- endif %}
-<script>
-  function connect(name, encode, decode) {
-    const form = document.getElementById(name);
-    const log = document.getElementById(name + "-log");
-    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
-    const socket = new WebSocket(scheme + location.host + form.dataset.path);
-    socket.onopen = () => { form.elements.send.disabled = false; };
-    socket.onclose = () => { form.elements.send.disabled = true; };
+{% raw %}<script nonce="{{ CSP_NONCE }}">{% endraw %}
+  // Each form talks to its websocket, and shows the replies as text.
+  for (const form of document.querySelectorAll("form[data-socket]")) {
+    const json = "json" in form.dataset;
+    const url = location.origin.replace("http", "ws") + form.dataset.socket;
+    const socket = new WebSocket(url);
+    socket.onopen = () => { form.querySelector("button").disabled = false; };
     socket.onmessage = (event) => {
       const item = document.createElement("li");
-      item.textContent = decode(event.data);
-      log.append(item);
+      item.textContent = json ? JSON.parse(event.data).message : event.data;
+      document.getElementById(form.id + "-log").append(item);
     };
     form.onsubmit = (event) => {
       event.preventDefault();
-      socket.send(encode(form.elements.message.value));
+      const text = form.elements.message.value;
+      socket.send(json ? JSON.stringify({ message: text }) : text);
       form.reset();
     };
   }
-  connect("echo", (text) => text, (data) => data);
-{%- if cookiecutter.websocket == "channels" %}
-  connect(
-    "chat",
-    (text) => JSON.stringify({ message: text }),
-    (data) => JSON.parse(data).message,
-  );
-{%- endif %}
 </script>
-"""
-
-
-async def index(request):
-    name = request.GET.get("name", "World")
-    greeting = f"<h1>Hello, {html.escape(name)}!</h1>"
-    return HttpResponse(
-        "<!doctype html>\n<title>Hello</title>\n" + greeting + WEBSOCKET_DEMO
-    )
-{% endif %}
-
-# Routes
-# ------
-
-urlpatterns = [
-    path("", index, name="index"),
-]
-{%- if cookiecutter.websocket == "none" %}
-
-
-# Application
-# -----------
-# get_asgi_application() sets Django up and returns its ASGI handler.
-
-application = get_asgi_application()
-{%- else %}
-
-
-# Websocket checks and lifespan
-# -----------------------------
-
-
-def header(scope, name):
-    """One request header of an ASGI scope, as text ("" when it is missing)."""
-    return dict(scope["headers"]).get(name, b"").decode("latin-1")
-
-
-def allowed_host(scope):
-    """Django's own Host check for HTTP: is the Host in ALLOWED_HOSTS?"""
-    domain, _port = split_domain_port(header(scope, b"host"))
-    return bool(domain) and validate_host(domain, settings.ALLOWED_HOSTS)
-
-
-async def lifespan(scope, receive, send):
-    """Answer the server's start-up and shut-down messages.
-
-    There is nothing to set up, but servers that send them (uvicorn, hypercorn)
-    log an error unless they are answered.
-    """
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
 {%- endif %}
+"""
+)
+
+urlpatterns = [path("", index, name="index")]
 {%- if cookiecutter.websocket == "asgi" %}
 
 
-def allowed_origin(scope):
-    """Channels' AllowedHostsOriginValidator rule: the browser's Origin header
-    must be there, and its host must be in ALLOWED_HOSTS ("null" has none)."""
-    try:
-        origin = urlsplit(header(scope, b"origin")).hostname
-    except ValueError:  # a malformed URL, such as "http://["
-        return False
-    return origin is not None and validate_host(origin, settings.ALLOWED_HOSTS)
-
-
-class WebsocketRouter:
-    """Route websockets by path with Django's own resolver: path() patterns and
-    converters, whose captured arguments reach the handler.
-
-    A connection from a foreign origin or host, or to an unknown path, is closed
-    before it is accepted, which the server answers with HTTP 403.
-    """
-
-    def __init__(self, urlpatterns):
-        self.resolver = URLResolver(RegexPattern(r"^/"), urlpatterns)
-
-    async def __call__(self, scope, receive, send):
-        try:
-            match = self.resolver.resolve(scope["path"])
-        except Resolver404:
-            match = None
-        if match and allowed_origin(scope) and allowed_host(scope):
-            await match.func(scope, receive, send, **match.kwargs)
-        else:
-            await receive()  # websocket.connect
-            await send({"type": "websocket.close"})
-
-
-# Websockets
-# ----------
-# A websocket handler is an async function of the ASGI (scope, receive, send),
-# plus whatever its route captures as keyword arguments.
+# Websockets: a handler is an async function of ASGI's (scope, receive, send),
+# plus what its route captures, as keyword arguments.
 
 
 async def echo(scope, receive, send):
@@ -391,15 +178,69 @@ async def echo(scope, receive, send):
 websocket_urlpatterns = [
     path("ws/echo/", echo),
 ]
+{%- elif cookiecutter.websocket == "channels" %}
 
 
-# Application
-# -----------
-# ASGI is turtles all the way down: one small app hands each connection to the
-# app for its kind. get_asgi_application() sets Django up and returns its app.
+# Websockets: Channels consumers, routed like views.
+log = logging.getLogger(__name__)
+
+
+class EchoConsumer(AsyncWebsocketConsumer):
+    """Send every message back as it came: text as text, bytes as bytes."""
+
+    channel_layer_alias = None  # it needs no rooms, so it works with Redis down
+
+    async def receive(self, text_data=None, bytes_data=None):
+        await self.send(text_data=text_data, bytes_data=bytes_data)
+
+
+class ChatConsumer(AsyncJsonWebsocketConsumer):
+    """A chat room: each {"message": "..."} goes to every member of the room."""
+
+    async def __call__(self, scope, receive, send):
+        # With Redis out of reach, close this chat with one log line; the next
+        # connection tries Redis again.
+        try:
+            await super().__call__(scope, receive, send)
+        except redis.RedisError as error:
+            log.warning("Chat closed: the channel layer is unavailable (%s)", error)
+            await send({"type": "websocket.close", "code": 1011})
+
+    async def connect(self):
+        # Channels' group names are ASCII and shorter than 100 characters.
+        self.room = f"chat_{self.scope['url_route']['kwargs']['room']}"[:99]
+        await self.channel_layer.group_add(self.room, self.channel_name)
+        await self.accept()
+
+    async def disconnect(self, code):
+        await self.channel_layer.group_discard(self.room, self.channel_name)
+
+    async def receive(self, text_data=None, bytes_data=None):
+        try:
+            message = (await self.decode_json(text_data))["message"]
+        except (TypeError, ValueError, KeyError):  # bytes, or not JSON, or no key
+            message = None
+        if isinstance(message, str):
+            event = {"type": "chat.message", "message": message}
+            await self.channel_layer.group_send(self.room, event)
+        else:
+            await self.send_json({"error": 'Send JSON text like {"message": "Hello"}.'})
+
+    async def chat_message(self, event):
+        await self.send_json({"message": event["message"]})
+
+
+websocket_urlpatterns = [
+    path("ws/echo/", EchoConsumer.as_asgi()),
+    path("ws/chat/<slug:room>/", ChatConsumer.as_asgi()),
+]
+{%- endif %}
+
+
+# ASGI is turtles all the way down: one small application hands each
+# connection to the application for its kind.
 
 django_application = get_asgi_application()
-websocket_application = WebsocketRouter(websocket_urlpatterns)
 
 
 async def application(scope, receive, send):
@@ -411,22 +252,61 @@ async def application(scope, receive, send):
         await lifespan(scope, receive, send)
     else:
         raise ValueError(f"Unknown ASGI scope type {scope['type']!r}")
+
+
+# ---------------------------------------------------------------------------
+# Machinery: the plumbing behind the code above. You can stop reading here.
+# ---------------------------------------------------------------------------
+
+
+async def lifespan(scope, receive, send):
+    """Answer the server's start-up and shut-down (uvicorn sends them)."""
+    while (await receive())["type"] == "lifespan.startup":
+        await send({"type": "lifespan.startup.complete"})
+    await send({"type": "lifespan.shutdown.complete"})
+{%- if cookiecutter.websocket == "none" %}
+
+
+async def websocket_application(scope, receive, send):
+    """This site speaks HTTP only: close before accepting, so the server says 403."""
+    await receive()  # websocket.connect
+    await send({"type": "websocket.close"})
+{%- elif cookiecutter.websocket == "asgi" %}
+
+
+def allowed(host):
+    """Django's Host rule: is host (with or without :port) in ALLOWED_HOSTS?"""
+    domain, _port = django.http.request.split_domain_port(host)
+    return bool(domain) and django.http.request.validate_host(
+        domain, settings.ALLOWED_HOSTS
+    )
+
+
+class WebsocketRouter:
+    """Route websockets with Django's resolver (path() converters, captured
+    keyword arguments), once the Origin passes Channels' rule (its host in
+    ALLOWED_HOSTS) and the Host passes Django's. Anything else is closed before
+    it is accepted, which the server answers with HTTP 403."""
+
+    def __init__(self, urlpatterns):
+        self.resolver = django.urls.re_path(r"^/", django.urls.include(urlpatterns))
+
+    async def __call__(self, scope, receive, send):
+        headers = {name: value.decode("latin-1") for name, value in scope["headers"]}
+        origin = headers.get(b"origin", "").partition("://")[2]
+        try:
+            match = self.resolver.resolve(scope["path"])
+        except django.urls.Resolver404:
+            match = None
+        if match and allowed(origin) and allowed(headers.get(b"host", "")):
+            await match.func(scope, receive, send, **match.kwargs)
+        else:
+            await receive()  # websocket.connect
+            await send({"type": "websocket.close"})
+
+
+websocket_application = WebsocketRouter(websocket_urlpatterns)
 {%- elif cookiecutter.websocket == "channels" %}
-
-
-# Websockets
-# ----------
-# get_asgi_application() sets Django up. It must run before Channels' consumers
-# are imported: they may use models, which need Django's app registry.
-
-django_application = get_asgi_application()
-
-from channels.generic.websocket import AsyncWebsocketConsumer  # noqa: E402
-from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import (  # noqa: E402
-    AllowedHostsOriginValidator,
-    WebsocketDenier,
-)
 
 
 class AllowedHostsValidator:
@@ -437,88 +317,79 @@ class AllowedHostsValidator:
         self.application = application
 
     async def __call__(self, scope, receive, send):
-        if allowed_host(scope):
+        host = dict(scope["headers"]).get(b"host", b"").decode("latin-1")
+        domain, _port = django.http.request.split_domain_port(host)
+        if domain and django.http.request.validate_host(domain, settings.ALLOWED_HOSTS):
             return await self.application(scope, receive, send)
         return await WebsocketDenier.as_asgi()(scope, receive, send)
 
 
-class EchoConsumer(AsyncWebsocketConsumer):
-    """Send every message back as it came: text as text, bytes as bytes."""
-
-    channel_layer_alias = None  # it needs none, so it works with Redis down too
-
-    async def receive(self, text_data=None, bytes_data=None):
-        await self.send(text_data=text_data, bytes_data=bytes_data)
-
-
-log = logging.getLogger("chat")
-
-
-class ChatConsumer(AsyncWebsocketConsumer):
-    """A chat room: each {"message": "..."} goes to every member of the room."""
-
-    async def __call__(self, scope, receive, send):
-        # Rooms on Redis fail while Redis is out of reach: say so in one log
-        # line and close this connection; the next one tries Redis again.
-        try:
-            await super().__call__(scope, receive, send)
-        except RedisError as error:
-            log.warning("Chat closed: the channel layer is unavailable (%s)", error)
-            await send({"type": "websocket.close", "code": 1011})
-
-    async def connect(self):
-        self.room = "chat_" + self.scope["url_route"]["kwargs"]["room"]
-        await self.channel_layer.group_add(self.room, self.channel_name)
-        await self.accept()
-
-    async def disconnect(self, code):
-        with suppress(RedisError):  # Redis gone: the membership expires anyway
-            await self.channel_layer.group_discard(self.room, self.channel_name)
-
-    async def receive(self, text_data=None, bytes_data=None):
-        try:
-            message = json.loads(text_data)["message"]
-        except (TypeError, ValueError, KeyError):
-            message = None
-        if not isinstance(message, str):
-            error = 'Send JSON text like {"message": "Hello"}.'
-            await self.send(text_data=json.dumps({"error": error}))
-            return
-        event = {"type": "chat.message", "message": message}
-        await self.channel_layer.group_send(self.room, event)
-
-    async def chat_message(self, event):
-        await self.send(text_data=json.dumps({"message": event["message"]}))
-
-
-websocket_urlpatterns = [
-    path("ws/echo/", EchoConsumer.as_asgi()),
-    # A room name is part of a channel layer group name, so it is kept to
-    # ASCII letters, digits, hyphens and underscores, and a sensible length.
-    re_path(r"^ws/chat/(?P<room>[-a-zA-Z0-9_]{1,50})/$", ChatConsumer.as_asgi()),
-    # Refuse any other path with HTTP 403, rather than fail with an error.
-    re_path(r"", WebsocketDenier.as_asgi()),
-]
-
-
-# Application
-# -----------
-# ASGI is turtles all the way down: Channels' ProtocolTypeRouter hands each
-# connection to the app for its kind.
-
-application = ProtocolTypeRouter(
-    {
-        "http": django_application,
-        "websocket": AllowedHostsOriginValidator(
-            AllowedHostsValidator(URLRouter(websocket_urlpatterns))
-        ),
-        "lifespan": lifespan,
-    }
+# Unknown paths are refused with HTTP 403, rather than with Channels' error.
+websocket_application = AllowedHostsOriginValidator(
+    AllowedHostsValidator(
+        URLRouter(
+            [*websocket_urlpatterns, django.urls.re_path("", WebsocketDenier.as_asgi())]
+        )
+    )
 )
 {%- endif %}
 
 
-if __name__ == "__main__":
-    from django.core.management import execute_from_command_line
+# Speed: Django runs each hook of a middleware that is not async in a thread,
+# about 150 µs a hop (django/new-features#102). These built-in ones only read
+# the request and set headers, so their hooks run in the event loop instead:
+# Django's own MiddlewareMixin.__acall__, minus the hops. Yours keep Django's.
+async def call_hooks_in_event_loop(self, request):
+    response = None
+    if hasattr(self, "process_request"):
+        response = self.process_request(request)
+    response = response or await self.get_response(request)
+    if hasattr(self, "process_response"):
+        response = self.process_response(request, response)
+    return response
 
-    execute_from_command_line(sys.argv)
+
+for name in [
+    "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]:
+    import_string(name).__acall__ = call_hooks_in_event_loop
+# Without a database, Django's per-request database housekeeping is a wasted hop.
+if not settings.DATABASES:
+    request_started.disconnect(reset_queries)
+    request_started.disconnect(close_old_connections)
+
+
+def one_line_for_client_errors(record):
+    """A 4xx (such as a foreign Host) is the client's fault: no traceback."""
+    if getattr(record, "status_code", 500) < 500:
+        record.exc_info = record.exc_text = None
+    return True
+
+
+# Django's messages and yours go to stderr, once, whichever server runs the app.
+stderr = logging.StreamHandler()
+stderr.addFilter(one_line_for_client_errors)
+logging.basicConfig(
+    format="%(asctime)s %(levelname)-8s %(message)s",
+    level=logging.INFO,
+    handlers=[stderr],
+    force=True,
+)
+
+# Refuse to start without a key (a random one per start would void sessions
+# and tokens), or, with DEBUG off, with one Django's deploy check calls weak.
+if not settings.DEBUG or not env.str("DJANGO_SECRET_KEY", ""):
+    security = checks.run_checks(tags=["security"], include_deployment_checks=True)
+    if any(message.id == "security.W009" for message in security):
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is not set, or too weak for DEBUG off (security.W009)"
+            "; make a key: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+        )
+
+
+if __name__ == "__main__":
+    execute_from_command_line()
