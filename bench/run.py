@@ -154,8 +154,10 @@ async def python_http_load(port, seconds):
             started = time.perf_counter()
             writer.write(request)
             head = await reader.readuntil(b"\r\n\r\n")
-            length = int(re.search(rb"(?i)content-length: (\d+)", head)[1])
-            await reader.readexactly(length)
+            if length := re.search(rb"(?i)content-length: (\d+)", head):
+                await reader.readexactly(int(length[1]))
+            else:  # chunked: up to the last, empty chunk
+                await reader.readuntil(b"\r\n0\r\n\r\n")
             latencies.append(time.perf_counter() - started)
         writer.close()
 
@@ -264,6 +266,7 @@ def main():
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=5, help="per load test")
     parser.add_argument("--output", type=Path, default=ROOT / "bench")
+    parser.add_argument("--no-chart", action="store_true", help="skip results.png")
     args = parser.parse_args()
     have_wrk = shutil.which("wrk") is not None
     work = Path(tempfile.mkdtemp(prefix="bench-"))
@@ -397,7 +400,8 @@ def main():
     args.output.mkdir(parents=True, exist_ok=True)
     (args.output / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     print(table(results))
-    chart(results, args.output / "results.png")
+    if not args.no_chart:
+        chart(results, args.output / "results.png")
     shutil.rmtree(work)
 
 

@@ -9,4 +9,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash tests/setup.sh wrk redis-server
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
 exec .venv/bin/python bench/run.py "$@"

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from conftest import ROOT, clean_env
+from helpers import ROOT, clean_env
 
 SLUG_ERROR = (
     "ERROR: project_slug {!r} is not valid: use lowercase ASCII letters, "

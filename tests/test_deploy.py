@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 from websockets.asyncio.client import connect
 
-from conftest import (
+from helpers import (
     BIN,
     PRODUCTION_ENV,
     clean_env,

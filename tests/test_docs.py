@@ -6,7 +6,7 @@ import shutil
 
 from websockets.asyncio.client import connect
 
-from conftest import DAPHNE, serving
+from helpers import DAPHNE, ROOT, serving
 
 # What the README's example route answers to the message "hello".
 SHOUT = {"asgi": ("/ws/shout/hello/", None), "channels": ("/ws/shout/", "hello")}
@@ -40,3 +40,16 @@ def test_readme_example_route_works(baked_websocket, tmp_path):
         answer = asyncio.run(talk(server.url))
 
     assert answer == "HELLO"
+
+
+def test_template_readme_excerpt_is_the_baked_code(bake):
+    readme = (ROOT / "README.md").read_text()
+    excerpt = re.search(
+        r"excerpt of the default bake.*?```python\n(.*?)```", readme, re.S
+    )[1]
+
+    app = (
+        bake({"debug": True, "websocket": "none"}).project_path / "app.py"
+    ).read_text()
+
+    assert excerpt in app

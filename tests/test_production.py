@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from conftest import (
+from helpers import (
     DAPHNE,
     PRODUCTION_ENV,
     VIA_PROXY,
@@ -52,6 +52,7 @@ def test_sends_hsts_and_the_security_headers_over_https(production):
     assert headers["X-Frame-Options"] == "DENY"
     assert headers["Referrer-Policy"] == "same-origin"
     assert headers["Cross-Origin-Opener-Policy"] == "same-origin"
+    assert "default-src 'none'" in headers["Content-Security-Policy"]
 
 
 def test_foreign_host_gets_400(production):

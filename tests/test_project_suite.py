@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, clean_env
+from helpers import ROOT, clean_env
 
 REQUIREMENTS = ["requirements.txt", "requirements-dev.txt"]
 PASSED = r"=+ \d+ passed in [\d.]+s =+"

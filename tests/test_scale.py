@@ -15,7 +15,7 @@ from websockets.exceptions import (
     InvalidStatus,
 )
 
-from conftest import (
+from helpers import (
     DAPHNE,
     PRODUCTION_ENV,
     VIA_PROXY,

@@ -2,7 +2,7 @@
 
 import sys
 
-from conftest import get, greeting, serving, wait_for_log
+from helpers import get, greeting, serving, wait_for_log
 
 DEBUG_404 = b"Using the URLconf defined in <code>app</code>"
 PLAIN_404 = (

@@ -12,7 +12,7 @@ import pytest
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosedError, InvalidStatus
 
-from conftest import BIN, DAPHNE, get, serving
+from helpers import BIN, DAPHNE, get, serving, wait_for_log
 
 SERVERS = {
     "daphne": DAPHNE,
@@ -138,8 +138,8 @@ def test_chat_reaches_the_room_and_no_other(chat_site):
     assert asyncio.run(talk()) == [{"message": "Tea is ready"}] * 2
 
 
-def test_uvicorn_runs_lifespan_without_an_error(baked_websocket, tmp_path_factory):
-    with served("uvicorn", baked_websocket, tmp_path_factory) as (url, log):
+def test_uvicorn_runs_lifespan_without_an_error(baked, tmp_path_factory):
+    with served("uvicorn", baked, tmp_path_factory) as (url, log):
         status, _, _ = get(url)
 
     text = log.read_text()
@@ -153,12 +153,13 @@ def test_uvicorn_runs_lifespan_without_an_error(baked_websocket, tmp_path_factor
 def test_http_only_variant_refuses_websockets(bake, tmp_path_factory):
     http_only = bake({"debug": False, "websocket": "none"})
 
-    with served("daphne", http_only, tmp_path_factory) as (url, _):
+    with served("daphne", http_only, tmp_path_factory) as (url, log):
         status = handshake_status(url, "/ws/echo/")
+        text = wait_for_log(log, "WSREJECT /ws/echo/")
 
-    # Django's ASGI handler takes HTTP only; it raises for a websocket, and
-    # daphne answers 500.
-    assert status == 500
+    assert status == 403
+    assert "Traceback" not in text
+    assert "ERROR" not in text
 
 
 @pytest.fixture

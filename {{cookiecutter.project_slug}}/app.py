@@ -14,10 +14,7 @@ import django.urls
 import django.http.request
 import django.urls
 import redis
-from channels.generic.websocket import (
-    AsyncJsonWebsocketConsumer,
-    AsyncWebsocketConsumer,
-)
+from channels.generic import websocket
 from channels.routing import URLRouter
 from channels.security.websocket import AllowedHostsOriginValidator, WebsocketDenier
 {%- endif %}
@@ -35,8 +32,7 @@ from django.urls import path
 from django.utils.module_loading import import_string
 from environs import Env, validate
 
-# Settings come from the environment, then from the .env file beside this
-# module. The defaults are for production; the baked .env relaxes them.
+# Settings come from the environment, then from .env beside this module.
 env = Env()
 env.read_env(Path(__file__).with_name(".env"), recurse=False)
 PROXY_HEADER = env.str("DJANGO_SECURE_PROXY_SSL_HEADER", "X-Forwarded-Proto")
@@ -63,8 +59,7 @@ settings.configure(
     SECURE_HSTS_PRELOAD=env.bool("DJANGO_SECURE_HSTS_PRELOAD", True),
     SESSION_COOKIE_SECURE=env.bool("DJANGO_SECURE_COOKIES", True),
     CSRF_COOKIE_SECURE=env.bool("DJANGO_SECURE_COOKIES", True),
-    # Scripts run by this response's nonce; all else loads from this site only.
-    CONTENT_SECURITY_POLICY={
+    CONTENT_SECURITY_POLICY={  # scripts by nonce; everything from this site only
         "DIRECTIVES": {
             "default-src": [NONE],
             "script-src": [SELF, NONCE],
@@ -185,7 +180,7 @@ websocket_urlpatterns = [
 log = logging.getLogger(__name__)
 
 
-class EchoConsumer(AsyncWebsocketConsumer):
+class EchoConsumer(websocket.AsyncWebsocketConsumer):
     """Send every message back as it came: text as text, bytes as bytes."""
 
     channel_layer_alias = None  # it needs no rooms, so it works with Redis down
@@ -194,7 +189,7 @@ class EchoConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=text_data, bytes_data=bytes_data)
 
 
-class ChatConsumer(AsyncJsonWebsocketConsumer):
+class ChatConsumer(websocket.AsyncJsonWebsocketConsumer):
     """A chat room: each {"message": "..."} goes to every member of the room."""
 
     async def __call__(self, scope, receive, send):

@@ -576,6 +576,19 @@ class WebsocketTests(SimpleTestCase):
         error = {"error": 'Send JSON text like {"message": "Hello"}.'}
         self.assertEqual(reply, {"type": "websocket.send", "text": json.dumps(error)})
 
+    async def test_chat_takes_a_long_room_name_by_its_first_94_characters(self):
+        alice, reply = await self.connect("/ws/chat/" + "a" * 94 + "b" * 200 + "/")
+        bob, _ = await self.connect("/ws/chat/" + "a" * 94 + "/")
+
+        said = '{"message": "Hi"}'
+        await alice.send_input({"type": "websocket.receive", "text": said})
+        to_bob = await bob.receive_output()
+        for socket in (alice, bob):
+            await self.disconnect(socket)
+
+        self.assertEqual(reply, {"type": "websocket.accept"})
+        self.assertEqual(to_bob, {"type": "websocket.send", "text": said})
+
     async def test_chat_refuses_a_room_name_that_cannot_be_a_group_name(self):
         socket, reply = await self.connect("/ws/chat/café/")
         await self.disconnect(socket)

@@ -1,0 +1,150 @@
+"""What the template's tests share: option combinations, servers, requests."""
+
+import http.client
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+# Every option combination, with a readable test id such as "nodebug-asgi".
+OPTIONS = [
+    pytest.param(
+        {"debug": debug, "websocket": websocket},
+        id=f"{'debug' if debug else 'nodebug'}-{websocket}",
+    )
+    for websocket in ("none", "asgi", "channels")
+    for debug in (True, False)
+]
+
+
+def only(websocket):
+    return [p for p in OPTIONS if p.values[0]["websocket"] in websocket]
+
+
+def clean_env(**extra):
+    """This process's environment without any DJANGO_* variable, plus extra.
+
+    A baked project then reads its settings from its own .env, as it would on
+    the developer's machine.
+    """
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
+    return env | extra
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, process, log, timeout=20):
+    """Wait until something accepts connections on port, or fail with the log."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the server exited early:\n{log.read_text()}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+        except OSError:
+            time.sleep(0.05)
+        else:
+            return
+    pytest.fail(
+        f"nothing listened on port {port} within {timeout}s:\n{log.read_text()}"
+    )
+
+
+@dataclass
+class Server:
+    url: str
+    log: Path
+    process: subprocess.Popen
+
+
+@contextmanager
+def serving(command, cwd, log, env=None):
+    """Run a server command (with {port} in it) until the block ends.
+
+    Yields a Server; the server's output goes to the file log.
+    """
+    port = free_port()
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            [str(arg).format(port=port) for arg in command],
+            cwd=cwd,
+            env=env or clean_env(),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_for_port(port, process, log)
+        yield Server(f"http://127.0.0.1:{port}", log, process)
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+DAPHNE = [BIN / "daphne", "-b", "127.0.0.1", "-p", "{port}", "app:application"]
+
+
+def daphne_serving(baked, tmp_path_factory):
+    """A real `daphne app:application` serving a bake with its .env (a context
+    manager yielding a Server)."""
+    log = tmp_path_factory.mktemp("daphne") / "daphne.log"
+    return serving(DAPHNE, baked.project_path, log)
+
+
+def production_copy(project, destination):
+    """A copy of a baked project as it is deployed: without its .env."""
+    return shutil.copytree(project, destination, ignore=shutil.ignore_patterns(".env"))
+
+
+# What the TLS-terminating proxy adds to every request it passes on.
+VIA_PROXY = {"X-Forwarded-Proto": "https"}
+
+# What a deployment sets; everything else keeps app.py's production defaults.
+PRODUCTION_ENV = {
+    "DJANGO_SECRET_KEY": "production-" + "k3y-" * 12,
+    "DJANGO_DEBUG": "0",
+    "DJANGO_ALLOWED_HOSTS": "localhost,127.0.0.1",
+}
+
+
+def get(url, path="/", headers=None, method="GET", body=None):
+    """Ask the server at url for path; return (status, headers, body)."""
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=30)
+    try:
+        connection.request(method, path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, dict(response.getheaders()), response.read()
+    finally:
+        connection.close()
+
+
+def wait_for_log(log, text, timeout=5):
+    """Return the log once text shows up in it (servers write it after replying)."""
+    deadline = time.monotonic() + timeout
+    while text not in log.read_text():
+        if time.monotonic() > deadline:
+            pytest.fail(f"{text!r} never reached the log:\n{log.read_text()}")
+        time.sleep(0.05)
+    return log.read_text()
+
+
+def greeting(body):
+    """The greeting: the whole plain page, or the <h1> of the websocket demo page."""
+    match = re.search(rb"<h1>(.*)</h1>", body)
+    return match[1] if match else body
