@@ -58,8 +58,13 @@ def test_systemd_unit_verifies(baked, tmp_path):
 
 # As the README runs it in production.
 PROXIED_DAPHNE = [
-    *(BIN / "daphne", "--bind", "127.0.0.1", "--port", "{port}"),
-    *("--proxy-headers", "app:application"),
+    BIN / "daphne",
+    "--bind",
+    "127.0.0.1",
+    "--port",
+    "{port}",
+    "--proxy-headers",
+    "app:application",
 ]
 NO_TLS_CHECK = ssl._create_unverified_context()  # noqa: S323  (a test certificate)
 
@@ -79,9 +84,20 @@ def certificate(tmp_path_factory):
     where = tmp_path_factory.mktemp("tls")
     subprocess.run(
         [
-            *("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes"),
-            *("-days", "1", "-subj", "/CN=example.com"),
-            *("-keyout", where / "key.pem", "-out", where / "cert.pem"),
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=example.com",
+            "-keyout",
+            where / "key.pem",
+            "-out",
+            where / "cert.pem",
         ],
         check=True,
         capture_output=True,

@@ -38,8 +38,17 @@ def redis_server(where, port=None):
     with log.open("w") as out:
         process = subprocess.Popen(
             [
-                *("redis-server", "--bind", "127.0.0.1", "--port", str(port)),
-                *("--save", "", "--appendonly", "no", "--dir", str(where)),
+                "redis-server",
+                "--bind",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(where),
             ],
             stdout=out,
             stderr=subprocess.STDOUT,

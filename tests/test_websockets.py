@@ -17,8 +17,14 @@ from helpers import BIN, DAPHNE, get, serving, wait_for_log
 SERVERS = {
     "daphne": DAPHNE,
     "uvicorn": [
-        *(BIN / "uvicorn", "--host", "127.0.0.1", "--port", "{port}"),
-        *("--lifespan", "on", "app:application"),
+        BIN / "uvicorn",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "{port}",
+        "--lifespan",
+        "on",
+        "app:application",
     ],
     "runserver": [
         sys.executable,
