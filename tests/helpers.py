@@ -49,14 +49,14 @@ def free_port():
         return s.getsockname()[1]
 
 
-def wait_for_port(port, process, log, timeout=20):
+def wait_for_port(port, process, log, timeout=20, address="127.0.0.1"):
     """Wait until something accepts connections on port, or fail with the log."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"the server exited early:\n{log.read_text()}")
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            socket.create_connection((address, port), timeout=0.5).close()
         except OSError:
             time.sleep(0.05)
         else:

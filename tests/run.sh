@@ -6,9 +6,21 @@ cd "$(dirname "$0")/.."
 
 # Real programs for the end-to-end tests: chromium (driven by Playwright; its
 # own browser download is not used), nginx and openssl (the README's proxy
-# block, run for real), redis-server (rooms shared by two daphne processes).
-# Without them, those tests are reported as skipped.
-bash tests/setup.sh chromium nginx=nginx-light openssl redis-server
+# block, run for real), redis-server (rooms shared by two daphne processes),
+# npm (Mozilla's HTTP Observatory scanner grades that deployment). Without
+# them, those tests are reported as skipped.
+bash tests/setup.sh chromium nginx=nginx-light openssl redis-server npm
+
+# The scanner's install script downloads Chromium's HSTS preload list, which
+# only marks listed public domains as preloaded: an empty list is right for a
+# site on a private address, and needs no download.
+observatory=.venv/observatory/node_modules/@mdn/mdn-http-observatory
+if command -v npm >/dev/null && [ ! -f "$observatory/conf/hsts-preload.json" ]; then
+  npm install --prefix .venv/observatory --ignore-scripts --no-audit --no-fund \
+    --loglevel=error @mdn/mdn-http-observatory@1.4.8 >/dev/null &&
+    echo '{}' >"$observatory/conf/hsts-preload.json" ||
+    echo "tests/run.sh: could not install the Observatory scanner; its test is skipped" >&2
+fi
 
 # The template's own Python (hooks, tests) stays lint-clean, without writing a cache
 # into the template folder (cookiecutter would bake it); baked output is

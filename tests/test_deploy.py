@@ -2,6 +2,8 @@
 
 import asyncio
 import http.client
+import json
+import os
 import re
 import shutil
 import ssl
@@ -66,6 +68,10 @@ PROXIED_DAPHNE = [
     "--proxy-headers",
     "app:application",
 ]
+# Mozilla's scanner takes a host name and no ports: it meets nginx on ports 80
+# and 443 of a loopback address of their own, as it would meet a real site.
+SCANNED_ADDRESS = "127.0.80.43"
+SCANNER = BIN.parent / "observatory/node_modules/@mdn/mdn-http-observatory/src/scan.js"
 NO_TLS_CHECK = ssl._create_unverified_context()  # noqa: S323  (a test certificate)
 
 
@@ -78,7 +84,7 @@ class Proxied:
 
 @pytest.fixture(scope="session")
 def certificate(tmp_path_factory):
-    """A self-signed certificate for example.com, made with openssl."""
+    """A self-signed certificate for example.com and the scanner's address."""
     if not shutil.which("openssl"):
         pytest.skip("no openssl here, and tests/run.sh could not install it")
     where = tmp_path_factory.mktemp("tls")
@@ -94,6 +100,8 @@ def certificate(tmp_path_factory):
             "1",
             "-subj",
             "/CN=example.com",
+            "-addext",
+            f"subjectAltName=DNS:example.com,IP:{SCANNED_ADDRESS}",
             "-keyout",
             where / "key.pem",
             "-out",
@@ -106,19 +114,23 @@ def certificate(tmp_path_factory):
 
 
 @contextmanager
-def behind_nginx(baked, certificate, where):
-    """The README's nginx block, running for real in front of a production daphne."""
+def behind_nginx(baked, certificate, where, address="127.0.0.1", ports=None):
+    """The README's nginx block, running for real in front of a production daphne.
+
+    It listens on address, on the given (http, https) ports or on free ones.
+    """
     if not shutil.which("nginx"):
         pytest.skip("no nginx here, and tests/run.sh could not install it")
     project = production_copy(baked.project_path, where / "project")
-    env = clean_env(**{**PRODUCTION_ENV, "DJANGO_ALLOWED_HOSTS": "example.com"})
+    hosts = f"example.com,{SCANNED_ADDRESS}"
+    env = clean_env(**{**PRODUCTION_ENV, "DJANGO_ALLOWED_HOSTS": hosts})
     with serving(PROXIED_DAPHNE, project, where / "daphne.log", env=env) as daphne:
-        http_port, https_port = free_port(), free_port()
+        http_port, https_port = ports or (free_port(), free_port())
         cert, key = certificate
         block = (
             snippet(baked.project_path, "nginx")
-            .replace("listen 80;", f"listen 127.0.0.1:{http_port};")
-            .replace("listen 443 ssl;", f"listen 127.0.0.1:{https_port} ssl;")
+            .replace("listen 80;", f"listen {address}:{http_port};")
+            .replace("listen 443 ssl;", f"listen {address}:{https_port} ssl;")
             .replace("127.0.0.1:8000", urlsplit(daphne.url).netloc)
             .replace("/etc/letsencrypt/live/example.com/fullchain.pem", str(cert))
             .replace("/etc/letsencrypt/live/example.com/privkey.pem", str(key))
@@ -135,7 +147,7 @@ def behind_nginx(baked, certificate, where):
         assert check.returncode == 0, check.stderr
         process = subprocess.Popen([*nginx, "-g", "daemon off;"])
         try:
-            wait_for_port(https_port, process, where / "error.log")
+            wait_for_port(https_port, process, where / "error.log", address=address)
             yield Proxied(http_port, https_port, daphne.log)
         finally:
             process.terminate()
@@ -223,3 +235,22 @@ def test_nginx_passes_websockets_on(proxied_websocket):
             return await socket.recv()
 
     assert asyncio.run(talk()) == "through nginx"
+
+
+def test_mozilla_observatory_grades_the_deployment_a_plus(baked, certificate, tmp_path):
+    if not SCANNER.exists():
+        pytest.skip("no Observatory scanner: tests/run.sh could not install it")
+    if os.geteuid() != 0:
+        pytest.skip("the scanner needs nginx on ports 80 and 443, which needs root")
+    with behind_nginx(baked, certificate, tmp_path, SCANNED_ADDRESS, (80, 443)):
+        scan = subprocess.run(
+            ["node", SCANNER, SCANNED_ADDRESS],
+            env={**os.environ, "NODE_EXTRA_CA_CERTS": str(certificate[0])},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    report = json.loads(scan.stdout)
+    failed = [name for name, test in report["tests"].items() if not test["pass"]]
+    assert (report["scan"]["grade"], report["scan"]["score"], failed) == ("A+", 120, [])
