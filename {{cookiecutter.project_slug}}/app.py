@@ -278,10 +278,8 @@ def allowed(host):
 
 
 class WebsocketRouter:
-    """Route websockets with Django's resolver (path() converters, captured
-    keyword arguments), once the Origin passes Channels' rule (its host in
-    ALLOWED_HOSTS) and the Host passes Django's. Anything else is closed before
-    it is accepted, which the server answers with HTTP 403."""
+    """Route websockets with Django's resolver once Origin and Host are allowed;
+    close anything else before accepting it, so the server answers HTTP 403."""
 
     def __init__(self, urlpatterns):
         self.resolver = django.urls.re_path(r"^/", django.urls.include(urlpatterns))
@@ -304,27 +302,20 @@ websocket_application = WebsocketRouter(websocket_urlpatterns)
 {%- elif cookiecutter.websocket == "channels" %}
 
 
-class AllowedHostsValidator:
-    """Refuse a websocket whose Host is not in ALLOWED_HOSTS, as Django refuses
-    such an HTTP request (Channels itself checks only the Origin)."""
-
-    def __init__(self, application):
-        self.application = application
-
-    async def __call__(self, scope, receive, send):
-        host = dict(scope["headers"]).get(b"host", b"").decode("latin-1")
-        domain, _port = django.http.request.split_domain_port(host)
-        if domain and django.http.request.validate_host(domain, settings.ALLOWED_HOSTS):
-            return await self.application(scope, receive, send)
-        return await WebsocketDenier.as_asgi()(scope, receive, send)
+async def websocket_application(scope, receive, send):
+    """Channels checks the Origin; check the Host too, as Django does for HTTP."""
+    host = dict(scope["headers"]).get(b"host", b"").decode("latin-1")
+    domain, _port = django.http.request.split_domain_port(host)
+    if domain and django.http.request.validate_host(domain, settings.ALLOWED_HOSTS):
+        await websocket_router(scope, receive, send)
+    else:
+        await WebsocketDenier.as_asgi()(scope, receive, send)
 
 
 # Unknown paths are refused with HTTP 403, rather than with Channels' error.
-websocket_application = AllowedHostsOriginValidator(
-    AllowedHostsValidator(
-        URLRouter(
-            [*websocket_urlpatterns, django.urls.re_path("", WebsocketDenier.as_asgi())]
-        )
+websocket_router = AllowedHostsOriginValidator(
+    URLRouter(
+        [*websocket_urlpatterns, django.urls.re_path("", WebsocketDenier.as_asgi())]
     )
 )
 {%- endif %}
