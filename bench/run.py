@@ -20,19 +20,19 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import AsyncExitStack, contextmanager
+from contextlib import AsyncExitStack
 from pathlib import Path
 
 from websockets.asyncio.client import connect
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+# Servers run as in the tests, through the same helper.
+from helpers import BIN, REDIS, ROOT, VIA_PROXY, clean_env, daphne_command, serving
+
 REFERENCE = ROOT / "bench" / "reference"
-BIN = Path(sys.executable).parent
 HTTP_CONNECTIONS = 32
 WEBSOCKET_CLIENTS = 10
 ROOM_MEMBERS = 50
-# As a TLS-terminating proxy would pass requests on in production.
-VIA_PROXY = {"X-Forwarded-Proto": "https"}
 
 
 def bake(options, output):
@@ -47,14 +47,8 @@ def bake(options, output):
     return output / "my_django_site", time.perf_counter() - started
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def first_200(port, deadline):
-    """Poll until the server answers 200 (or 101 for websocket-only apps)."""
+    """Poll until the server answers 200."""
     request = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Forwarded-Proto: https\r\n\r\n"
     while time.perf_counter() < deadline:
         try:
@@ -67,48 +61,27 @@ def first_200(port, deadline):
     return False
 
 
-class Daphne:
-    """One contender under a real daphne process."""
+class Contender:
+    """One contender: an ASGI app served by its own daphne process."""
 
     def __init__(self, name, cwd, app, env=None):
         self.name, self.cwd, self.app, self.env = name, cwd, app, env or {}
 
-    def __enter__(self):
-        self.port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
-        self.started = time.perf_counter()
-        self.process = subprocess.Popen(
-            [BIN / "daphne", "-b", "127.0.0.1", "-p", str(self.port), self.app],
-            cwd=self.cwd,
-            env=env | self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        return self
+    def serving(self, work):
+        log = work / (re.sub(r"\W+", "-", self.name) + ".log")
+        return serving(daphne_command(self.app), self.cwd, log, clean_env(**self.env))
 
-    def wait_for_http(self):
-        """Seconds from starting daphne to its first 200."""
-        if not first_200(self.port, time.perf_counter() + 30):
-            raise RuntimeError(f"{self.name} never answered 200")
-        return time.perf_counter() - self.started
 
-    def wait_for_port(self):
-        deadline = time.perf_counter() + 30
-        while time.perf_counter() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                time.sleep(0.01)
-        raise RuntimeError(f"{self.name} never listened")
+def seconds_to_first_200(server):
+    """Seconds from starting daphne to its first 200."""
+    if not first_200(server.port, time.perf_counter() + 30):
+        raise RuntimeError(f"{server.url} never answered 200")
+    return time.perf_counter() - server.started
 
-    def peak_rss_mib(self):
-        status = Path(f"/proc/{self.process.pid}/status").read_text()
-        return int(re.search(r"VmHWM:\s+(\d+) kB", status)[1]) / 1024
 
-    def __exit__(self, *exc):
-        self.process.terminate()
-        self.process.wait(timeout=10)
+def peak_rss_mib(server):
+    status = Path(f"/proc/{server.process.pid}/status").read_text()
+    return int(re.search(r"VmHWM:\s+(\d+) kB", status)[1]) / 1024
 
 
 def wrk(port, seconds):
@@ -208,51 +181,18 @@ async def room_broadcast(ports, messages):
     return percentiles_ms(latencies)
 
 
-@contextmanager
-def redis_server():
-    """A redis-server on a free loopback port, persistence off; yields its URL."""
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            "redis-server",
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.perf_counter() + 10
-        while time.perf_counter() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.01)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-def measure_broadcast(bake, production, messages):
+def measure_broadcast(bake, production, messages, work):
     """One round: in memory on one process, then Redis across two processes."""
-    with Daphne("in memory, 1 process", bake, "app:application", production) as one:
-        one.wait_for_port()
+    with Contender("in memory", bake, "app:application", production).serving(
+        work
+    ) as one:
         in_memory = asyncio.run(room_broadcast([one.port], messages))
-    with redis_server() as url:
-        env = production | {"REDIS_URL": url}
+    with serving(REDIS, work, work / "redis.log") as redis:
+        env = production | {"REDIS_URL": f"redis://127.0.0.1:{redis.port}/0"}
         with (
-            Daphne("Redis, process 1", bake, "app:application", env) as first,
-            Daphne("Redis, process 2", bake, "app:application", env) as second,
+            Contender("Redis 1", bake, "app:application", env).serving(work) as first,
+            Contender("Redis 2", bake, "app:application", env).serving(work) as second,
         ):
-            first.wait_for_port()
-            second.wait_for_port()
             on_redis = asyncio.run(room_broadcast([first.port, second.port], messages))
     return {"in memory, 1 process": in_memory, "Redis, 2 processes": on_redis}
 
@@ -290,21 +230,23 @@ def main():
         ).unlink()  # deployed as in production: settings from the environment
 
     http = [
-        Daphne("original demo", REFERENCE, "demo:application"),
-        Daphne("bare ASGI hello", REFERENCE, "hello:application"),
-        Daphne("template (default)", bakes["none"], "app:application", production),
-        Daphne("template (asgi)", bakes["asgi"], "app:application", production),
-        Daphne("template (channels)", bakes["channels"], "app:application", production),
+        Contender("original demo", REFERENCE, "demo:application"),
+        Contender("bare ASGI hello", REFERENCE, "hello:application"),
+        Contender("template (default)", bakes["none"], "app:application", production),
+        Contender("template (asgi)", bakes["asgi"], "app:application", production),
+        Contender(
+            "template (channels)", bakes["channels"], "app:application", production
+        ),
     ]
     websockets = [
-        (Daphne("bare ASGI echo", REFERENCE, "echo:application"), "/"),
-        (Daphne("bare Channels echo", REFERENCE, "channels_echo:application"), "/"),
+        (Contender("bare ASGI echo", REFERENCE, "echo:application"), "/"),
+        (Contender("bare Channels echo", REFERENCE, "channels_echo:application"), "/"),
         (
-            Daphne("template (asgi)", bakes["asgi"], "app:application", production),
+            Contender("template (asgi)", bakes["asgi"], "app:application", production),
             "/ws/echo/",
         ),
         (
-            Daphne(
+            Contender(
                 "template (channels)", bakes["channels"], "app:application", production
             ),
             "/ws/echo/",
@@ -317,14 +259,14 @@ def main():
     for number in range(args.rounds):
         turn = number % len(http)  # a different contender goes first each round
         for contender in http[turn:] + http[:turn]:
-            with contender:
-                started = contender.wait_for_http()
+            with contender.serving(work) as server:
+                started = seconds_to_first_200(server)
                 time.sleep(0.5)
                 if have_wrk:
-                    rps, p50, p99 = wrk(contender.port, args.seconds)
+                    rps, p50, p99 = wrk(server.port, args.seconds)
                 else:
                     rps, p50, p99 = asyncio.run(
-                        python_http_load(contender.port, args.seconds)
+                        python_http_load(server.port, args.seconds)
                     )
                 http_rounds[contender.name].append(
                     {
@@ -332,7 +274,7 @@ def main():
                         "p50_ms": p50,
                         "p99_ms": p99,
                         "start_s": started,
-                        "peak_rss_mib": contender.peak_rss_mib(),
+                        "peak_rss_mib": peak_rss_mib(server),
                     }
                 )
             print(
@@ -341,18 +283,17 @@ def main():
             )
         turn = number % len(websockets)
         for contender, path in websockets[turn:] + websockets[:turn]:
-            with contender:
-                contender.wait_for_port()
+            with contender.serving(work) as server:
                 time.sleep(0.5)
                 rate, p50, p99 = asyncio.run(
-                    websocket_load(contender.port, path, args.seconds)
+                    websocket_load(server.port, path, args.seconds)
                 )
                 ws_rounds[contender.name].append(
                     {
                         "echoes_per_s": rate,
                         "p50_ms": p50,
                         "p99_ms": p99,
-                        "peak_rss_mib": contender.peak_rss_mib(),
+                        "peak_rss_mib": peak_rss_mib(server),
                     }
                 )
             print(
@@ -360,7 +301,7 @@ def main():
             )
         if have_redis:
             figures = measure_broadcast(
-                bakes["channels"], production, 20 * args.seconds
+                bakes["channels"], production, 20 * args.seconds, work
             )
             for name, (p50, p99) in figures.items():
                 broadcast_rounds[name].append({"p50_ms": p50, "p99_ms": p99})

@@ -71,16 +71,23 @@ class Server:
     url: str
     log: Path
     process: subprocess.Popen
+    started: float  # time.perf_counter() just before the process started
+
+    @property
+    def port(self):
+        return urlsplit(self.url).port
 
 
 @contextmanager
-def serving(command, cwd, log, env=None):
+def serving(command, cwd, log, env=None, port=None):
     """Run a server command (with {port} in it) until the block ends.
 
-    Yields a Server; the server's output goes to the file log.
+    Yields a Server once the port accepts connections; the server's output goes
+    to the file log. Tests and the benchmark (bench/run.py) run servers so.
     """
-    port = free_port()
+    port = port or free_port()
     with log.open("w") as out:
+        started = time.perf_counter()
         process = subprocess.Popen(
             [str(arg).format(port=port) for arg in command],
             cwd=cwd,
@@ -90,13 +97,20 @@ def serving(command, cwd, log, env=None):
         )
     try:
         wait_for_port(port, process, log)
-        yield Server(f"http://127.0.0.1:{port}", log, process)
+        yield Server(f"http://127.0.0.1:{port}", log, process, started)
     finally:
         process.terminate()
         process.wait(timeout=10)
 
 
-DAPHNE = [BIN / "daphne", "-b", "127.0.0.1", "-p", "{port}", "app:application"]
+def daphne_command(app):
+    return [BIN / "daphne", "-b", "127.0.0.1", "-p", "{port}", app]
+
+
+DAPHNE = daphne_command("app:application")
+# A redis-server on loopback with persistence off (add --dir for its files).
+REDIS = ["redis-server", "--bind", "127.0.0.1", "--port", "{port}"]
+REDIS += ["--save", "", "--appendonly", "no"]
 
 
 def daphne_serving(baked, tmp_path_factory):

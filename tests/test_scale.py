@@ -3,7 +3,6 @@
 import asyncio
 import json
 import shutil
-import subprocess
 import time
 from contextlib import contextmanager
 
@@ -18,13 +17,13 @@ from websockets.exceptions import (
 from helpers import (
     DAPHNE,
     PRODUCTION_ENV,
+    REDIS,
     VIA_PROXY,
     clean_env,
     free_port,
     get,
     production_copy,
     serving,
-    wait_for_port,
 )
 
 
@@ -33,32 +32,9 @@ def redis_server(where, port=None):
     """A real redis-server on loopback, persistence off; yields its URL."""
     if not shutil.which("redis-server"):
         pytest.skip("no redis-server here, and tests/run.sh could not install it")
-    port = port or free_port()
-    log = where / f"redis-{port}.log"
-    with log.open("w") as out:
-        process = subprocess.Popen(
-            [
-                "redis-server",
-                "--bind",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(where),
-            ],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        wait_for_port(port, process, log)
-        yield f"redis://127.0.0.1:{port}/0", port
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    log = where / "redis.log"
+    with serving([*REDIS, "--dir", where], where, log, port=port) as server:
+        yield f"redis://127.0.0.1:{server.port}/0", server.port
 
 
 @contextmanager
