@@ -17,6 +17,7 @@ from websockets.asyncio.client import connect
 
 from helpers import (
     BIN,
+    OPTIONS,
     PRODUCTION_ENV,
     clean_env,
     free_port,
@@ -114,21 +115,21 @@ def certificate(tmp_path_factory):
 
 
 @contextmanager
-def behind_nginx(baked, certificate, where, address="127.0.0.1", ports=None):
+def behind_nginx(project, certificate, where, address="127.0.0.1", ports=None):
     """The README's nginx block, running for real in front of a production daphne.
 
     It listens on address, on the given (http, https) ports or on free ones.
     """
     if not shutil.which("nginx"):
         pytest.skip("no nginx here, and tests/run.sh could not install it")
-    project = production_copy(baked.project_path, where / "project")
+    deployed = production_copy(project, where / "project")
     hosts = f"example.com,{SCANNED_ADDRESS}"
     env = clean_env(**{**PRODUCTION_ENV, "DJANGO_ALLOWED_HOSTS": hosts})
-    with serving(PROXIED_DAPHNE, project, where / "daphne.log", env=env) as daphne:
+    with serving(PROXIED_DAPHNE, deployed, where / "daphne.log", env=env) as daphne:
         http_port, https_port = ports or (free_port(), free_port())
         cert, key = certificate
         block = (
-            snippet(baked.project_path, "nginx")
+            snippet(project, "nginx")
             .replace("listen 80;", f"listen {address}:{http_port};")
             .replace("listen 443 ssl;", f"listen {address}:{https_port} ssl;")
             .replace("127.0.0.1:8000", urlsplit(daphne.url).netloc)
@@ -156,7 +157,8 @@ def behind_nginx(baked, certificate, where, address="127.0.0.1", ports=None):
 
 @pytest.fixture(scope="session")
 def proxied(baked, certificate, tmp_path_factory):
-    with behind_nginx(baked, certificate, tmp_path_factory.mktemp("nginx")) as site:
+    where = tmp_path_factory.mktemp("nginx")
+    with behind_nginx(baked.project_path, certificate, where) as site:
         yield site
 
 
@@ -217,7 +219,7 @@ def test_nginx_passes_on_the_real_client_address_only(proxied):
 @pytest.fixture(scope="session")
 def proxied_websocket(baked_websocket, certificate, tmp_path_factory):
     where = tmp_path_factory.mktemp("nginx")
-    with behind_nginx(baked_websocket, certificate, where) as site:
+    with behind_nginx(baked_websocket.project_path, certificate, where) as site:
         yield site
 
 
@@ -237,12 +239,14 @@ def test_nginx_passes_websockets_on(proxied_websocket):
     assert asyncio.run(talk()) == "through nginx"
 
 
-def test_mozilla_observatory_grades_the_deployment_a_plus(baked, certificate, tmp_path):
+def observatory_grade(project, certificate, where):
+    """Mozilla's HTTP Observatory on the README's deployment of project:
+    (grade, score, the tests it failed)."""
     if not SCANNER.exists():
         pytest.skip("no Observatory scanner: tests/run.sh could not install it")
     if os.geteuid() != 0:
         pytest.skip("the scanner needs nginx on ports 80 and 443, which needs root")
-    with behind_nginx(baked, certificate, tmp_path, SCANNED_ADDRESS, (80, 443)):
+    with behind_nginx(project, certificate, where, SCANNED_ADDRESS, (80, 443)):
         scan = subprocess.run(
             ["node", SCANNER, SCANNED_ADDRESS],
             env={**os.environ, "NODE_EXTRA_CA_CERTS": str(certificate[0])},
@@ -250,7 +254,22 @@ def test_mozilla_observatory_grades_the_deployment_a_plus(baked, certificate, tm
             text=True,
             timeout=120,
         )
-
     report = json.loads(scan.stdout)
     failed = [name for name, test in report["tests"].items() if not test["pass"]]
-    assert (report["scan"]["grade"], report["scan"]["score"], failed) == ("A+", 120, [])
+    return report["scan"]["grade"], report["scan"]["score"], failed
+
+
+def test_mozilla_observatory_grades_the_deployment_a_plus(baked, certificate, tmp_path):
+    grade = observatory_grade(baked.project_path, certificate, tmp_path)
+
+    assert grade == ("A+", 120, [])
+
+
+def test_mozilla_observatory_grades_a_site_without_csp_b(bake, certificate, tmp_path):
+    project = shutil.copytree(bake(OPTIONS[0].values[0]).project_path, tmp_path / "s")
+    app = project / "app.py"
+    app.write_text(app.read_text().replace('"csp.middleware.CSPMiddleware",', ""))
+
+    grade = observatory_grade(project, certificate, tmp_path)
+
+    assert grade == ("B", 75, ["content-security-policy"])

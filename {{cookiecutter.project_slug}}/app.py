@@ -27,6 +27,7 @@ from django.core.management import execute_from_command_line
 from django.core.signals import request_started
 from django.db import close_old_connections, reset_queries
 from django.http import HttpResponse
+from django.middleware.csrf import CsrfViewMiddleware
 from django.template import engines
 from django.urls import path
 from django.utils.module_loading import import_string
@@ -339,10 +340,13 @@ for name in [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]:
     import_string(name).__acall__ = call_hooks_in_event_loop
+# With CSRF_USE_SESSIONS, CSRF's hooks read the session: they keep their thread.
+if not settings.CSRF_USE_SESSIONS:
+    CsrfViewMiddleware.__acall__ = call_hooks_in_event_loop
+
 # Without a database, Django's per-request database housekeeping is a wasted hop.
 if not settings.DATABASES:
     request_started.disconnect(reset_queries)

@@ -60,6 +60,12 @@ names = [
 ]
 print(json.dumps({name: getattr(settings, name) for name in names}))
 """
+SHOW_CSRF_ACALL = """
+import app
+from django.middleware.csrf import CsrfViewMiddleware
+from django.utils.deprecation import MiddlewareMixin
+print(CsrfViewMiddleware.__acall__ is MiddlewareMixin.__acall__)
+"""
 PRODUCTION_DEFAULTS = {
     "DEBUG": False,
     "ALLOWED_HOSTS": ["localhost", "127.0.0.1", "[::1]"],
@@ -238,6 +244,19 @@ def test_the_speed_patch_is_djangos_own_acall_minus_the_thread_hops():
     ours = body_of(app.call_hooks_in_event_loop, ast.NodeTransformer())
 
     assert ours == body_of(MiddlewareMixin.__acall__, WithoutThreadHops())
+
+
+def test_csrf_hooks_keep_djangos_thread_with_csrf_use_sessions(python, tmp_path):
+    copy = tmp_path / "app.py"
+    copy.write_text(
+        copy.read_text().replace(
+            "LOGGING_CONFIG=None,", "LOGGING_CONFIG=None, CSRF_USE_SESSIONS=True,"
+        )
+    )
+
+    result = python("-c", SHOW_CSRF_ACALL, DJANGO_SECRET_KEY=KEY)
+
+    assert (result.stdout, result.stderr) == ("True\n", "")
 
 
 def test_reads_settings_from_the_environment(python):
