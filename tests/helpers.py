@@ -109,8 +109,17 @@ def daphne_command(app):
 
 DAPHNE = daphne_command("app:application")
 # A redis-server on loopback with persistence off (add --dir for its files).
-REDIS = ["redis-server", "--bind", "127.0.0.1", "--port", "{port}"]
-REDIS += ["--save", "", "--appendonly", "no"]
+REDIS = [
+    "redis-server",
+    "--bind",
+    "127.0.0.1",
+    "--port",
+    "{port}",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+]
 
 
 def daphne_serving(baked, tmp_path_factory):
