@@ -4,6 +4,7 @@ Serve it with ``daphne app:application``; ``python app.py`` is its manage.py.
 """
 
 import logging
+import sys
 from pathlib import Path
 
 import django
@@ -20,13 +21,22 @@ from channels.security.websocket import AllowedHostsOriginValidator, WebsocketDe
 {%- endif %}
 from csp.constants import NONCE, NONE, SELF
 from django.conf import settings
+{%- if cookiecutter.database %}
+from django.contrib import admin
+{%- endif %}
 from django.core import checks
 from django.core.asgi import get_asgi_application
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import execute_from_command_line
+{%- if cookiecutter.database %}
+from django.db import models
+from django.forms import ModelForm, ValidationError
+from django.http import HttpResponse, HttpResponseRedirect
+{%- else %}
 from django.core.signals import request_started
 from django.db import close_old_connections, reset_queries
 from django.http import HttpResponse
+{%- endif %}
 from django.middleware.csrf import CsrfViewMiddleware
 from django.template import engines
 from django.urls import path
@@ -37,6 +47,23 @@ from environs import Env, validate
 env = Env()
 env.read_env(Path(__file__).with_name(".env"), recurse=False)
 PROXY_HEADER = env.str("DJANGO_SECURE_PROXY_SSL_HEADER", "X-Forwarded-Proto")
+{%- if cookiecutter.database %}
+
+# The database: SQLite beside this file, or whatever DATABASE_URL names.
+DATABASE = env.dj_db_url(
+    "DATABASE_URL", f"sqlite:///{Path(__file__).with_name('db.sqlite3')}"
+)
+if DATABASE["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets pages read while an entry is written; IMMEDIATE makes writers
+    # queue (up to 20 s) instead of failing with "database is locked".
+    DATABASE["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+# `python app.py` runs this file as __main__: Django still finds it as "app".
+sys.modules.setdefault("app", sys.modules[__name__])
+{%- endif %}
 
 settings.configure(
     SECRET_KEY=env.str("DJANGO_SECRET_KEY", ""),  # checked at the end of the file
@@ -66,6 +93,7 @@ settings.configure(
             "script-src": [SELF, NONCE],
             "connect-src": [SELF],
             "img-src": [SELF],
+            "style-src": [SELF],
             "base-uri": [NONE],
             "form-action": [SELF],
             "frame-ancestors": [NONE],
@@ -73,6 +101,57 @@ settings.configure(
     },
     ROOT_URLCONF=__name__,  # this module is the URLconf
     ASGI_APPLICATION=f"{__name__}.application",
+{%- if cookiecutter.database %}
+    INSTALLED_APPS=[
+        "daphne",  # its runserver speaks ASGI
+        "django.contrib.admin",
+        "django.contrib.auth",
+        "django.contrib.contenttypes",
+        "django.contrib.sessions",
+        "django.contrib.messages",
+        "django.contrib.staticfiles",
+        "servestatic",
+        "app",  # this module: its models, and migrations in migrations/
+    ],
+    MIDDLEWARE=[
+        "django.middleware.security.SecurityMiddleware",
+        "servestatic.middleware.ServeStaticMiddleware",
+        "csp.middleware.CSPMiddleware",
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.middleware.common.CommonMiddleware",
+        "django.middleware.csrf.CsrfViewMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+        "django.contrib.messages.middleware.MessageMiddleware",
+        "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    ],
+    TEMPLATES=[
+        {
+            "BACKEND": "django.template.backends.django.DjangoTemplates",
+            "APP_DIRS": True,  # the admin's templates
+            "OPTIONS": {
+                "context_processors": [
+                    "django.template.context_processors.request",
+                    "django.contrib.auth.context_processors.auth",
+                    "django.contrib.messages.context_processors.messages",
+                    "csp.context_processors.nonce",
+                ]
+            },
+        }
+    ],
+    DATABASES={"default": DATABASE},
+    DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
+    MIGRATION_MODULES={"app": "migrations"},
+    # The admin's CSS and scripts: `python app.py collectstatic` copies them to
+    # static/, compressed and with hashed names that browsers may cache forever.
+    STATIC_URL="static/",
+    STATIC_ROOT=Path(__file__).with_name("static"),
+    STORAGES={
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {
+            "BACKEND": "servestatic.storage.CompressedManifestStaticFilesStorage"
+        },
+    },
+{%- else %}
     INSTALLED_APPS=["daphne"],  # its runserver speaks ASGI
     MIDDLEWARE=[
         "django.middleware.security.SecurityMiddleware",
@@ -87,6 +166,7 @@ settings.configure(
             "OPTIONS": {"context_processors": ["csp.context_processors.nonce"]},
         }
     ],
+{%- endif %}
     LOGGING_CONFIG=None,  # set up at the end of the file
 {%- if cookiecutter.websocket == "channels" %}
     # Chat rooms live in this process, or on Redis (REDIS_URL) to be shared.
@@ -101,11 +181,54 @@ settings.configure(
 {%- endif %}
 )
 django.setup()
+{%- if cookiecutter.database %}
+
+
+class Entry(models.Model):
+    """A guestbook entry: Django finds models in this module, the app "app"."""
+
+    name = models.CharField(max_length=60)
+    message = models.CharField(max_length=500)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        app_label = "app"  # also when this file runs as __main__
+        ordering = ["-created", "-id"]
+
+    def __str__(self):
+        return f"{self.name}: {self.message}"
+
+
+admin.site.register(Entry)
+
+
+class EntryForm(ModelForm):
+    class Meta:
+        model = Entry
+        fields = ["name", "message"]
+
+    def clean(self):
+        # Text sent as bad UTF-8 arrives with U+FFFD where the bad bytes were.
+        if "\ufffd" in "".join(map(str, self.cleaned_data.values())):
+            raise ValidationError("Send the text as UTF-8.")
+        return super().clean()
+
+
+async def index(request):
+    form = EntryForm(request.POST or None)
+    if form.is_valid():
+        await Entry.objects.acreate(**form.cleaned_data)
+        return HttpResponseRedirect(request.path)  # so a reload posts nothing twice
+    entries = [entry async for entry in Entry.objects.all()[:20]]
+    context = {"name": request.GET.get("name", "World"), "form": form}
+    return HttpResponse(PAGE.render({**context, "entries": entries}, request))
+{%- else %}
 
 
 async def index(request):
     context = {"name": request.GET.get("name", "World")}
     return HttpResponse(PAGE.render(context, request))
+{%- endif %}
 
 
 # Django's template engine escapes what it shows, such as ?name=<b>.
@@ -113,6 +236,17 @@ PAGE = engines["django"].from_string(
     """{% raw %}<!doctype html>
 <title>Hello</title>
 <h1>Hello, {{ name }}!</h1>{% endraw %}
+{%- if cookiecutter.database %}
+{% raw %}<h2>Guestbook</h2>
+<form method="post">{% csrf_token %}
+{{ form.as_p }}
+<button>Sign</button>
+</form>
+<ul id="entries">
+{% for entry in entries %}<li><b>{{ entry.name }}</b>: {{ entry.message }}</li>
+{% empty %}<li>No entries yet.</li>
+{% endfor %}</ul>{% endraw %}
+{%- endif %}
 {%- if cookiecutter.websocket != "none" %}
 <p>Say something: the server echoes it back over a websocket.</p>
 <form id="echo" data-socket="/ws/echo/">
@@ -150,7 +284,11 @@ PAGE = engines["django"].from_string(
 """
 )
 
+{%- if cookiecutter.database %}
+urlpatterns = [path("", index, name="index"), path("admin/", admin.site.urls)]
+{%- else %}
 urlpatterns = [path("", index, name="index")]
+{%- endif %}
 {%- if cookiecutter.websocket == "asgi" %}
 
 
@@ -346,11 +484,13 @@ for name in [
 # With CSRF_USE_SESSIONS, CSRF's hooks read the session: they keep their thread.
 if not settings.CSRF_USE_SESSIONS:
     CsrfViewMiddleware.__acall__ = call_hooks_in_event_loop
+{%- if not cookiecutter.database %}
 
 # Without a database, Django's per-request database housekeeping is a wasted hop.
 if not settings.DATABASES:
     request_started.disconnect(reset_queries)
     request_started.disconnect(close_old_connections)
+{%- endif %}
 
 
 def one_line_for_client_errors(record):
@@ -382,4 +522,4 @@ if not settings.DEBUG or not env.str("DJANGO_SECRET_KEY", ""):
 
 
 if __name__ == "__main__":
-    execute_from_command_line()
+    execute_from_command_line(sys.argv)
