@@ -18,19 +18,37 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
-# Every option combination, with a readable test id such as "nodebug-asgi".
-OPTIONS = [
-    pytest.param(
-        {"debug": debug, "websocket": websocket},
-        id=f"{'debug' if debug else 'nodebug'}-{websocket}",
+
+def option(debug, websocket, database):
+    """One option combination, with a readable id such as "nodebug-asgi-database"."""
+    name = f"{'debug' if debug else 'nodebug'}-{websocket}" + "-database" * database
+    return pytest.param(
+        {"debug": debug, "websocket": websocket, "database": database}, id=name
     )
+
+
+# Every option combination: baking is cheap, so the bake's own tests see them all.
+EVERY_OPTION = [
+    option(debug, websocket, database)
+    for database in (False, True)
     for websocket in ("none", "asgi", "channels")
     for debug in (True, False)
+]
+# The combinations served by real processes: debug only changes .env, and the
+# database adds the same settings and pages to every websocket choice.
+OPTIONS = [p for p in EVERY_OPTION if not p.values[0]["database"]] + [
+    option(False, "none", True),
+    option(False, "channels", True),
 ]
 
 
 def only(websocket):
-    return [p for p in OPTIONS if p.values[0]["websocket"] in websocket]
+    """The combinations without a database that have one of these websockets."""
+    return [
+        p
+        for p in OPTIONS
+        if p.values[0]["websocket"] in websocket and not p.values[0]["database"]
+    ]
 
 
 def clean_env(**extra):
@@ -86,12 +104,18 @@ def serving(command, cwd, log, env=None, port=None):
     to the file log. Tests and the benchmark (bench/run.py) run servers so.
     """
     port = port or free_port()
+    env = env or clean_env()
+    if (Path(cwd) / "migrations").is_dir() and "DATABASE_URL" not in env:
+        # A bake with a database: a migrated SQLite file of this server's own.
+        env = env | {"DATABASE_URL": f"sqlite:///{log.parent / 'db.sqlite3'}"}
+        migrate = [sys.executable, "app.py", "migrate", "--verbosity", "0"]
+        subprocess.run(migrate, cwd=cwd, env=env, check=True)
     with log.open("w") as out:
         started = time.perf_counter()
         process = subprocess.Popen(
             [str(arg).format(port=port) for arg in command],
             cwd=cwd,
-            env=env or clean_env(),
+            env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
         )

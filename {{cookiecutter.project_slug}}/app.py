@@ -29,7 +29,8 @@ from django.core.asgi import get_asgi_application
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import execute_from_command_line
 {%- if cookiecutter.database %}
-from django.db import models
+from django.core.signals import request_started
+from django.db import close_old_connections, models, reset_queries
 from django.forms import ModelForm, ValidationError
 from django.http import HttpResponse, HttpResponseRedirect
 {%- else %}
@@ -484,13 +485,11 @@ for name in [
 # With CSRF_USE_SESSIONS, CSRF's hooks read the session: they keep their thread.
 if not settings.CSRF_USE_SESSIONS:
     CsrfViewMiddleware.__acall__ = call_hooks_in_event_loop
-{%- if not cookiecutter.database %}
 
 # Without a database, Django's per-request database housekeeping is a wasted hop.
 if not settings.DATABASES:
     request_started.disconnect(reset_queries)
     request_started.disconnect(close_old_connections)
-{%- endif %}
 
 
 def one_line_for_client_errors(record):
