@@ -48,6 +48,7 @@ from environs import Env, validate
 env = Env()
 env.read_env(Path(__file__).with_name(".env"), recurse=False)
 PROXY_HEADER = env.str("DJANGO_SECURE_PROXY_SSL_HEADER", "X-Forwarded-Proto")
+PROXY_META_KEY = f"HTTP_{PROXY_HEADER.upper().replace('-', '_')}"  # Django's name
 {%- if cookiecutter.database %}
 
 # The database: SQLite beside this file, or whatever DATABASE_URL names.
@@ -73,11 +74,7 @@ settings.configure(
         "DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"], subcast=str.strip
     ),
     # HTTPS, behind a proxy that terminates TLS and sets PROXY_HEADER.
-    SECURE_PROXY_SSL_HEADER=(
-        (f"HTTP_{PROXY_HEADER.upper().replace('-', '_')}", "https")
-        if PROXY_HEADER
-        else None
-    ),
+    SECURE_PROXY_SSL_HEADER=(PROXY_META_KEY, "https") if PROXY_HEADER else None,
     SECURE_SSL_REDIRECT=env.bool("DJANGO_SECURE_SSL_REDIRECT", True),
     SECURE_HSTS_SECONDS=env.int(
         "DJANGO_SECURE_HSTS_SECONDS", 31536000, validate=validate.Range(min=0)
@@ -284,10 +281,11 @@ PAGE = engines["django"].from_string(
 {%- endif %}
 """
 )
-
 {%- if cookiecutter.database %}
+
 urlpatterns = [path("", index, name="index"), path("admin/", admin.site.urls)]
 {%- else %}
+
 urlpatterns = [path("", index, name="index")]
 {%- endif %}
 {%- if cookiecutter.websocket == "asgi" %}
@@ -502,12 +500,8 @@ def one_line_for_client_errors(record):
 # Django's messages and yours go to stderr, once, whichever server runs the app.
 stderr = logging.StreamHandler()
 stderr.addFilter(one_line_for_client_errors)
-logging.basicConfig(
-    format="%(asctime)s %(levelname)-8s %(message)s",
-    level=logging.INFO,
-    handlers=[stderr],
-    force=True,
-)
+stderr.setFormatter(logging.Formatter("%(asctime)s %(levelname)-8s %(message)s"))
+logging.basicConfig(level=logging.INFO, handlers=[stderr], force=True)
 
 # Refuse to start without a key (a random one per start would void sessions
 # and tokens), or, with DEBUG off, with one Django's deploy check calls weak.
