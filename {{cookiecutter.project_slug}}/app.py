@@ -30,7 +30,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management import execute_from_command_line
 {%- if cookiecutter.database %}
 from django.core.signals import request_started
-from django.db import close_old_connections, models, reset_queries
+from django.db import OperationalError, close_old_connections, models, reset_queries
 from django.forms import ModelForm, ValidationError
 from django.http import HttpResponse, HttpResponseRedirect
 {%- else %}
@@ -41,6 +41,10 @@ from django.http import HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.template import engines
 from django.urls import path
+{%- if cookiecutter.database %}
+from django.utils.deprecation import MiddlewareMixin
+from django.utils.log import log_response
+{%- endif %}
 from django.utils.module_loading import import_string
 from environs import Env, validate
 
@@ -63,6 +67,13 @@ if DATABASE["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
+elif DATABASE["ENGINE"] == "django.db.backends.postgresql":
+    # A pool per process (psycopg[pool]); each connection is checked before
+    # use, so the site serves again by itself once PostgreSQL is back. While it
+    # is down, each page says so in one log line rather than the pool's retries.
+    DATABASE["OPTIONS"] = {"pool": {"timeout": 5}}
+    DATABASE["CONN_HEALTH_CHECKS"] = True
+    logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
 # `python app.py` runs this file as __main__: Django still finds it as "app".
 sys.modules.setdefault("app", sys.modules[__name__])
 {%- endif %}
@@ -121,6 +132,7 @@ settings.configure(
         "django.contrib.auth.middleware.AuthenticationMiddleware",
         "django.contrib.messages.middleware.MessageMiddleware",
         "django.middleware.clickjacking.XFrameOptionsMiddleware",
+        "app.DatabaseUnavailable",  # defined below
     ],
     TEMPLATES=[
         {
@@ -192,6 +204,7 @@ class Entry(models.Model):
     class Meta:
         app_label = "app"  # also when this file runs as __main__
         ordering = ["-created", "-id"]
+        verbose_name_plural = "entries"
 
     def __str__(self):
         return f"{self.name}: {self.message}"
@@ -220,6 +233,21 @@ async def index(request):
     entries = [entry async for entry in Entry.objects.all()[:20]]
     context = {"name": request.GET.get("name", "World"), "form": form}
     return HttpResponse(PAGE.render({**context, "entries": entries}, request))
+
+
+class DatabaseUnavailable(MiddlewareMixin):
+    """A page that needs an unreachable database answers 503, in one log line."""
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, OperationalError):
+            response = HttpResponse(UNAVAILABLE, status=503, headers=RETRY)
+            reason = str(exception).partition("\n")[0]
+            log_response("Database unavailable: %s", reason, response=response)
+            return response
+
+
+UNAVAILABLE = "<!doctype html><title>Unavailable</title><p>Back in a moment."
+RETRY = {"Retry-After": "10"}
 {%- else %}
 
 
