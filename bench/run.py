@@ -218,7 +218,7 @@ def guestbook_contenders(project, production, database_url):
         "Entry.objects.bulk_create(Entry(name=f'Guest {n}', message='Hello, "
         "benchmark!') for n in range(20))"
     )
-    for command in (["migrate", "-v0"], ["shell", "-c", seed]):
+    for command in (["migrate", "-v0"], ["shell", "--no-imports", "-c", seed]):
         subprocess.run(
             [sys.executable, "app.py", *command], cwd=project, env=env, check=True
         )

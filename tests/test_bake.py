@@ -133,7 +133,8 @@ def test_template_app_has_few_whole_jinja_blocks():
     blocks = re.findall(r"\{%-?\s*if cookiecutter\.(\w+)", template)
 
     assert len([b for b in blocks if b == "websocket"]) <= 6
-    assert len([b for b in blocks if b == "database"]) <= 7
+    # Three of the database's are imports that sort between common ones.
+    assert len([b for b in blocks if b == "database"]) <= 8
     assert len(re.findall(r"\{%-?\s*if\b", template)) == len(blocks)
 
 
