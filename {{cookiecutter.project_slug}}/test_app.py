@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from asgiref.testing import ApplicationCommunicator
+from django.apps import apps
 from django.conf import settings
 from django.test import (
     AsyncClient,
@@ -74,9 +75,10 @@ from django.utils.deprecation import MiddlewareMixin
 print(CsrfViewMiddleware.__acall__ is MiddlewareMixin.__acall__)
 """
 # Where there is a database, the index reads it, and Channels' consumers close
-# its old connections: their tests need it too.
-PageTestCase = TestCase if settings.DATABASES else SimpleTestCase
-SocketTestCase = TransactionTestCase if settings.DATABASES else SimpleTestCase
+# its old connections: their tests need it too. (app.py is an installed app
+# exactly when it has models.)
+PageTestCase = TestCase if apps.is_installed("app") else SimpleTestCase
+SocketTestCase = TransactionTestCase if apps.is_installed("app") else SimpleTestCase
 # The built-in middleware whose hooks run in the event loop.
 HEADER_MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -648,6 +650,7 @@ print(json.dumps(settings.CHANNEL_LAYERS))
 CHAT = """
 import asyncio
 from asgiref.testing import ApplicationCommunicator
+from django.apps import apps
 import app
 
 async def chat():
