@@ -20,14 +20,25 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import AsyncExitStack
+from contextlib import AsyncExitStack, ExitStack
 from pathlib import Path
 
 from websockets.asyncio.client import connect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 # Servers run as in the tests, through the same helper.
-from helpers import BIN, REDIS, ROOT, VIA_PROXY, clean_env, daphne_command, serving
+from helpers import (
+    BIN,
+    REDIS,
+    ROOT,
+    VIA_PROXY,
+    clean_env,
+    daphne_command,
+    postgres_cluster,
+    postgres_command,
+    postgres_program,
+    serving,
+)
 
 REFERENCE = ROOT / "bench" / "reference"
 HTTP_CONNECTIONS = 32
@@ -197,6 +208,53 @@ def measure_broadcast(bake, production, messages, work):
     return {"in memory, 1 process": in_memory, "Redis, 2 processes": on_redis}
 
 
+def guestbook_contenders(project, production, database_url):
+    """The database bake's guestbook page, async (as baked) and sync, on one
+    database that holds 20 entries, so each page lists 20."""
+    env = clean_env(**production, DATABASE_URL=database_url)
+    shutil.copy(REFERENCE / "guestbook_sync.py", project)
+    seed = (
+        "from app import Entry; Entry.objects.all().delete(); "
+        "Entry.objects.bulk_create(Entry(name=f'Guest {n}', message='Hello, "
+        "benchmark!') for n in range(20))"
+    )
+    for command in (["migrate", "-v0"], ["shell", "--no-imports", "-c", seed]):
+        subprocess.run(
+            [sys.executable, "app.py", *command], cwd=project, env=env, check=True
+        )
+    engine = database_url.partition(":")[0]
+    env = {**production, "DATABASE_URL": database_url}
+    return [
+        Contender(f"guestbook async, {engine}", project, "app:application", env),
+        Contender(
+            f"guestbook sync, {engine}", project, "guestbook_sync:application", env
+        ),
+    ]
+
+
+def measure_http(contenders, rounds, number, have_wrk, seconds, work):
+    """One round of HTTP load on each contender, a different one first each round."""
+    turn = number % len(contenders)
+    for contender in contenders[turn:] + contenders[:turn]:
+        with contender.serving(work) as server:
+            started = seconds_to_first_200(server)
+            time.sleep(0.5)
+            if have_wrk:
+                rps, p50, p99 = wrk(server.port, seconds)
+            else:
+                rps, p50, p99 = asyncio.run(python_http_load(server.port, seconds))
+            rounds[contender.name].append(
+                {
+                    "rps": rps,
+                    "p50_ms": p50,
+                    "p99_ms": p99,
+                    "start_s": started,
+                    "peak_rss_mib": peak_rss_mib(server),
+                }
+            )
+        print(f"round {number + 1}: {contender.name}: {rps:.0f} requests/s", flush=True)
+
+
 def median_of(rounds):
     return {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
 
@@ -208,6 +266,13 @@ def main():
     parser.add_argument("--output", type=Path, default=ROOT / "bench")
     parser.add_argument("--no-chart", action="store_true", help="skip results.png")
     args = parser.parse_args()
+    with ExitStack() as stack:
+        benchmark(args, stack)
+
+
+def benchmark(args, stack):
+    """Bake, serve and measure every contender; servers that outlive one
+    contender (PostgreSQL) stop with stack."""
     have_wrk = shutil.which("wrk") is not None
     work = Path(tempfile.mkdtemp(prefix="bench-"))
 
@@ -253,34 +318,28 @@ def main():
         ),
     ]
     http_rounds = {c.name: [] for c in http}
+    # The database bake's guestbook, on SQLite and (where it is installed) on a
+    # PostgreSQL server of the benchmark's own.
+    guestbook, _ = bake({"websocket": "none", "database": "true"}, work / "database")
+    (guestbook / ".env").unlink()
+    database = guestbook_contenders(
+        guestbook, production, f"sqlite:///{work / 'guestbook.sqlite3'}"
+    )
+    if postgres_program("initdb"):
+        cluster = postgres_cluster()
+        stack.callback(shutil.rmtree, cluster)
+        postgres = stack.enter_context(
+            serving(postgres_command(cluster), cluster, work / "postgres.log")
+        )
+        url = f"postgres://postgres@127.0.0.1:{postgres.port}/postgres"
+        database += guestbook_contenders(guestbook, production, url)
+    db_rounds = {c.name: [] for c in database}
     ws_rounds = {c.name: [] for c, _ in websockets}
     have_redis = shutil.which("redis-server") is not None
     broadcast_rounds = {"in memory, 1 process": [], "Redis, 2 processes": []}
     for number in range(args.rounds):
-        turn = number % len(http)  # a different contender goes first each round
-        for contender in http[turn:] + http[:turn]:
-            with contender.serving(work) as server:
-                started = seconds_to_first_200(server)
-                time.sleep(0.5)
-                if have_wrk:
-                    rps, p50, p99 = wrk(server.port, args.seconds)
-                else:
-                    rps, p50, p99 = asyncio.run(
-                        python_http_load(server.port, args.seconds)
-                    )
-                http_rounds[contender.name].append(
-                    {
-                        "rps": rps,
-                        "p50_ms": p50,
-                        "p99_ms": p99,
-                        "start_s": started,
-                        "peak_rss_mib": peak_rss_mib(server),
-                    }
-                )
-            print(
-                f"round {number + 1}: {contender.name}: {rps:.0f} requests/s",
-                flush=True,
-            )
+        measure_http(http, http_rounds, number, have_wrk, args.seconds, work)
+        measure_http(database, db_rounds, number, have_wrk, args.seconds, work)
         turn = number % len(websockets)
         for contender, path in websockets[turn:] + websockets[:turn]:
             with contender.serving(work) as server:
@@ -318,6 +377,7 @@ def main():
         },
         "bake_seconds": statistics.median(bake_seconds),
         "http": {name: median_of(rounds) for name, rounds in http_rounds.items()},
+        "database": {name: median_of(rounds) for name, rounds in db_rounds.items()},
         "websocket": {name: median_of(rounds) for name, rounds in ws_rounds.items()},
         "broadcast": {
             name: median_of(rounds)
@@ -330,6 +390,11 @@ def main():
         figures["rps_vs_demo"] = figures["rps"] / demo["rps"]
         figures["p99_vs_demo"] = figures["p99_ms"] / demo["p99_ms"]
         figures["start_vs_demo"] = figures["start_s"] / demo["start_s"]
+    db = results["database"]
+    for name, figures in db.items():
+        sync = db[name.replace("async", "sync")]
+        figures["rps_vs_sync"] = figures["rps"] / sync["rps"]
+        figures["p99_vs_sync"] = figures["p99_ms"] / sync["p99_ms"]
     ws = results["websocket"]
     ws["template (asgi)"]["vs_reference"] = (
         ws["template (asgi)"]["echoes_per_s"] / ws["bare ASGI echo"]["echoes_per_s"]
@@ -361,6 +426,19 @@ def table(results):
             f"| {name} | {f['rps']:.0f} | {f['rps_vs_demo']:.2f}x | {f['p50_ms']:.2f} "
             f"| {f['p99_ms']:.2f} | {f['p99_vs_demo']:.2f}x | {f['start_s']:.2f} "
             f"| {f['start_vs_demo']:.2f}x | {f['peak_rss_mib']:.0f} |"
+        )
+    lines += [
+        "",
+        "The database bake's guestbook page (20 entries listed), async as baked",
+        "against the same page as a sync view:",
+        "",
+        "| contender | requests/s | vs sync | p50 ms | p99 ms | p99 vs sync |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name, f in results["database"].items():
+        lines.append(
+            f"| {name} | {f['rps']:.0f} | {f['rps_vs_sync']:.2f}x | {f['p50_ms']:.2f} "
+            f"| {f['p99_ms']:.2f} | {f['p99_vs_sync']:.2f}x |"
         )
     lines += [
         "",

@@ -1,5 +1,6 @@
 """Give the baked project a secret key of its own, kept in its .env file."""
 
+import json
 import secrets
 from pathlib import Path
 
@@ -19,3 +20,6 @@ def add_secret_key(env_file):
 
 if __name__ == "__main__":
     add_secret_key(Path(".env"))
+    # Without a database, migrations/ got no files: no empty folder either.
+    if not json.loads("{{ cookiecutter.database | tojson }}"):
+        Path("migrations").rmdir()

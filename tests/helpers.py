@@ -1,5 +1,6 @@
 """What the template's tests share: option combinations, servers, requests."""
 
+import glob
 import http.client
 import os
 import re
@@ -7,6 +8,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -14,23 +16,42 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from websockets.asyncio.client import connect
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
-# Every option combination, with a readable test id such as "nodebug-asgi".
-OPTIONS = [
-    pytest.param(
-        {"debug": debug, "websocket": websocket},
-        id=f"{'debug' if debug else 'nodebug'}-{websocket}",
+
+def option(debug, websocket, database):
+    """One option combination, with a readable id such as "nodebug-asgi-database"."""
+    name = f"{'debug' if debug else 'nodebug'}-{websocket}" + "-database" * database
+    return pytest.param(
+        {"debug": debug, "websocket": websocket, "database": database}, id=name
     )
+
+
+# Every option combination: baking is cheap, so the bake's own tests see them all.
+EVERY_OPTION = [
+    option(debug, websocket, database)
+    for database in (False, True)
     for websocket in ("none", "asgi", "channels")
     for debug in (True, False)
+]
+# The combinations served by real processes: debug only changes .env, and the
+# database adds the same settings and pages to every websocket choice.
+OPTIONS = [p for p in EVERY_OPTION if not p.values[0]["database"]] + [
+    option(False, "none", True),
+    option(False, "channels", True),
 ]
 
 
 def only(websocket):
-    return [p for p in OPTIONS if p.values[0]["websocket"] in websocket]
+    """The combinations without a database that have one of these websockets."""
+    return [
+        p
+        for p in OPTIONS
+        if p.values[0]["websocket"] in websocket and not p.values[0]["database"]
+    ]
 
 
 def clean_env(**extra):
@@ -86,12 +107,19 @@ def serving(command, cwd, log, env=None, port=None):
     to the file log. Tests and the benchmark (bench/run.py) run servers so.
     """
     port = port or free_port()
+    env = env or clean_env()
+    if (Path(cwd) / "migrations").is_dir():
+        # A bake with a database, migrated: unless env names one, a SQLite file
+        # of this server's own.
+        env = {"DATABASE_URL": f"sqlite:///{log.parent / 'db.sqlite3'}"} | env
+        migrate = [sys.executable, "app.py", "migrate", "--verbosity", "0"]
+        subprocess.run(migrate, cwd=cwd, env=env, check=True)
     with log.open("w") as out:
         started = time.perf_counter()
         process = subprocess.Popen(
             [str(arg).format(port=port) for arg in command],
             cwd=cwd,
-            env=env or clean_env(),
+            env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
         )
@@ -120,6 +148,55 @@ REDIS = [
     "--appendonly",
     "no",
 ]
+
+
+def postgres_program(name):
+    """A PostgreSQL server program: on PATH, or Debian's newest versioned one."""
+    versions = glob.glob(f"/usr/lib/postgresql/*/bin/{name}")
+    newest = max(versions, key=lambda path: int(Path(path).parts[-3]), default=None)
+    return shutil.which(name) or newest
+
+
+def as_postgres(command):
+    """PostgreSQL refuses to run as root: run its programs as the postgres user."""
+    return (
+        ["runuser", "-u", "postgres", "--", *command] if os.getuid() == 0 else command
+    )
+
+
+def postgres_cluster():
+    """initdb a new cluster (trust on loopback) in a new folder: its path.
+
+    The folder is outside pytest's, which only root may enter."""
+    data = Path(tempfile.mkdtemp(prefix="postgres-"))
+    if os.getuid() == 0:
+        shutil.chown(data, "postgres", "postgres")
+    initdb = [postgres_program("initdb"), "-D", data, "-U", "postgres", "-A", "trust"]
+    subprocess.run(as_postgres(initdb), check=True, capture_output=True)
+    return data
+
+
+def postgres_command(data):
+    """The PostgreSQL server on data, in the foreground: one for serving()."""
+    return as_postgres(
+        [
+            postgres_program("postgres"),
+            "-D",
+            data,
+            "-p",
+            "{port}",
+            "-c",
+            "listen_addresses=127.0.0.1",
+            "-c",
+            f"unix_socket_directories={data}",
+        ]
+    )
+
+
+def pg_ctl(data, action):
+    """pg_ctl stop/status/... on the cluster in data, waiting for it."""
+    command = [postgres_program("pg_ctl"), action, "-D", data, "-w", "-m", "fast"]
+    subprocess.run(as_postgres(command), check=True, capture_output=True)
 
 
 def daphne_serving(baked, tmp_path_factory):
@@ -171,3 +248,16 @@ def greeting(body):
     """The greeting: the whole plain page, or the <h1> of the websocket demo page."""
     match = re.search(rb"<h1>(.*)</h1>", body)
     return match[1] if match else body
+
+
+def open_socket(url, path, origin="same", host=None):
+    """Connect like a browser on url's page would: Origin is the page's own.
+
+    host replaces the Host header (the TCP connection still goes to url).
+    """
+    parts = urlsplit(url)
+    origin = url if origin == "same" else origin
+    netloc = f"{host}:{parts.port}" if host else parts.netloc
+    return connect(
+        f"ws://{netloc}{path}", origin=origin, host=parts.hostname, port=parts.port
+    )

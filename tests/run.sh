@@ -7,9 +7,12 @@ cd "$(dirname "$0")/.."
 # Real programs for the end-to-end tests: chromium (driven by Playwright; its
 # own browser download is not used), nginx and openssl (the README's proxy
 # block, run for real), redis-server (rooms shared by two daphne processes),
-# npm (Mozilla's HTTP Observatory scanner grades that deployment). Without
-# them, those tests are reported as skipped.
-bash tests/setup.sh chromium nginx=nginx-light openssl redis-server npm
+# npm (Mozilla's HTTP Observatory scanner grades that deployment), PostgreSQL
+# (Debian's postgresql, whose pg_ctlcluster is on PATH; the tests run its initdb
+# and server in a folder of their own). Without them, those tests are reported
+# as skipped.
+bash tests/setup.sh chromium nginx=nginx-light openssl redis-server npm \
+  pg_ctlcluster=postgresql
 
 # The scanner's install script downloads Chromium's HSTS preload list, which
 # only marks listed public domains as preloaded: an empty list is right for a

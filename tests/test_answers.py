@@ -54,7 +54,7 @@ def test_quotes_and_backslashes_in_the_name_are_data(cookiecutter_cli, tmp_path)
 
 def test_asks_clear_questions(cookiecutter_cli, tmp_path):
     result = cookiecutter_cli(
-        "-o", tmp_path, ROOT, input="Team Blog\n\nno\n3\n", no_input=False
+        "-o", tmp_path, ROOT, input="Team Blog\n\nno\n3\nyes\n", no_input=False
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
@@ -63,9 +63,13 @@ def test_asks_clear_questions(cookiecutter_cli, tmp_path):
     assert "Turn DEBUG on in the baked .env" in result.stdout
     assert "Websockets?" in result.stdout
     assert "3 - channels: Django Channels, with chat rooms" in result.stdout
+    assert "A database (SQLite, or PostgreSQL by DATABASE_URL) with models" in (
+        result.stdout
+    )
     project = tmp_path / "team_blog"
     assert "DJANGO_DEBUG=0\n" in (project / ".env").read_text()
     assert "channels>=4.2" in (project / "requirements.txt").read_text()
+    assert (project / "migrations" / "0001_initial.py").is_file()
 
 
 @pytest.mark.parametrize(
@@ -86,7 +90,7 @@ def test_asks_clear_questions(cookiecutter_cli, tmp_path):
 )
 def test_typed_odd_names_bake_valid_projects(cookiecutter_cli, tmp_path, name, folder):
     result = cookiecutter_cli(
-        "-o", tmp_path, ROOT, input=f"{name}\n\n\n\n", no_input=False
+        "-o", tmp_path, ROOT, input=f"{name}\n\n\n\n\n", no_input=False
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
@@ -119,7 +123,7 @@ def test_typed_bad_names_are_refused_with_nothing_written(
     cookiecutter_cli, tmp_path, name, error
 ):
     result = cookiecutter_cli(
-        "-o", tmp_path, ROOT, input=f"{name}\n\n\n\n", no_input=False
+        "-o", tmp_path, ROOT, input=f"{name}\n\n\n\n\n", no_input=False
     )
 
     assert result.returncode == 1
@@ -128,7 +132,7 @@ def test_typed_bad_names_are_refused_with_nothing_written(
 
 
 def test_an_empty_answer_takes_the_default_name(cookiecutter_cli, tmp_path):
-    result = cookiecutter_cli("-o", tmp_path, ROOT, input="\n\n\n\n", no_input=False)
+    result = cookiecutter_cli("-o", tmp_path, ROOT, input="\n\n\n\n\n", no_input=False)
 
     assert result.returncode == 0, result.stdout + result.stderr
     readme = (tmp_path / "my_django_site" / "README.md").read_text()

@@ -4,7 +4,9 @@ import stat
 import string
 import subprocess
 
-from helpers import BIN, ROOT
+import pytest
+
+from helpers import BIN, EVERY_OPTION, ROOT
 
 FILES = {
     ".env",
@@ -21,6 +23,19 @@ FILES = {
 KEY_ALPHABET = set(string.ascii_letters + string.digits + "-_")
 APP_TEMPLATE = ROOT / "{{cookiecutter.project_slug}}" / "app.py"
 
+# What the template's Jinja would leave behind (Django's own {% tags %} may stay).
+JINJA = r"\{\{-?\s*cookiecutter|\{%-?\s*(el)?if\s[^%]*cookiecutter|\{%-?\s*(end)?raw\b"
+
+
+def files_of(project):
+    return [p for p in project.rglob("*") if p.is_file()]
+
+
+@pytest.fixture(scope="session", params=EVERY_OPTION)
+def baked(request, bake):
+    """Every option combination, baked once (this module's tests run no server)."""
+    return bake(request.param)
+
 
 def read_env(project):
     lines = (project / ".env").read_text().splitlines()
@@ -32,14 +47,12 @@ def test_bakes_the_expected_files(baked):
     files = {p.name for p in baked.project_path.iterdir()}
 
     assert baked.project_path.name == "my_django_site"
-    assert files == FILES
+    assert files == FILES | ({"migrations"} if baked.context["database"] else set())
 
 
 def test_leaves_no_template_syntax(baked):
     leftovers = [
-        p.name
-        for p in baked.project_path.iterdir()
-        if re.search(r"\{\{-?\s*cookiecutter|\{%|%\}", p.read_text())
+        p.name for p in files_of(baked.project_path) if re.search(JINJA, p.read_text())
     ]
 
     assert leftovers == []
@@ -70,6 +83,8 @@ def test_requirements_add_channels_only_to_its_variant(baked):
     packages = [line for line in lines if line and not line.startswith("#")]
 
     expected = ["django>=5.2,<7", "daphne>=4.2.2", "environs>=14", "django-csp>=4.0,<5"]
+    if baked.context["database"]:
+        expected += ["dj-database-url>=2.1", "servestatic>=3"]
     if baked.context["websocket"] == "channels":
         expected += ["channels>=4.2", "channels-redis>=4.2"]
     assert packages == expected
@@ -108,13 +123,19 @@ def test_app_reads_as_the_idea_with_the_machinery_last(baked):
         line_of('if __name__ == "__main__":'),
     ]
     assert order == sorted(order)
-    assert line_of("async def index(") < 100
+    # A database adds its settings and the guestbook's model before the view.
+    assert line_of("async def index(") < (200 if baked.context["database"] else 100)
 
 
 def test_template_app_has_few_whole_jinja_blocks():
     template = APP_TEMPLATE.read_text()
 
-    assert len(re.findall(r"\{%-?\s*if\b", template)) <= 6
+    blocks = re.findall(r"\{%-?\s*if cookiecutter\.(\w+)", template)
+
+    assert len([b for b in blocks if b == "websocket"]) <= 6
+    # Three of the database's are imports that sort between common ones.
+    assert len([b for b in blocks if b == "database"]) <= 8
+    assert len(re.findall(r"\{%-?\s*if\b", template)) == len(blocks)
 
 
 def test_dotenv_holds_the_chosen_debug_and_plain_local_http(baked):
@@ -160,7 +181,7 @@ def test_dotenv_is_git_ignored(baked, tmp_path):
 def test_secret_key_is_only_in_dotenv(baked):
     key = read_env(baked.project_path)["DJANGO_SECRET_KEY"]
 
-    holders = [p.name for p in baked.project_path.iterdir() if key in p.read_text()]
+    holders = [p.name for p in files_of(baked.project_path) if key in p.read_text()]
 
     assert holders == [".env"]
 

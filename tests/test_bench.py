@@ -13,6 +13,12 @@ HTTP = [
     "template (asgi)",
     "template (channels)",
 ]
+DATABASE = [
+    "guestbook async, sqlite",
+    "guestbook sync, sqlite",
+    "guestbook async, postgres",
+    "guestbook sync, postgres",
+]
 WEBSOCKET = [
     "bare ASGI echo",
     "bare Channels echo",
@@ -46,6 +52,8 @@ def test_one_short_round_reports_every_contender(tmp_path):
     assert list(results["http"]) == HTTP
     assert list(results["websocket"]) == WEBSOCKET
     assert all(figures["rps"] > 0 for figures in results["http"].values())
+    assert list(results["database"]) == DATABASE
+    assert all(figures["rps"] > 0 for figures in results["database"].values())
     assert list(results["broadcast"]) == ["in memory, 1 process", "Redis, 2 processes"]
     assert results["http"]["original demo"]["rps_vs_demo"] == 1
     assert "| template (default) |" in result.stdout

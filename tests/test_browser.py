@@ -1,11 +1,13 @@
 """A real browser on the page daphne serves: the websocket demo works for a person."""
 
 import shutil
+import subprocess
+import sys
 
 import pytest
 from playwright.sync_api import expect, sync_playwright
 
-from helpers import daphne_serving
+from helpers import DAPHNE, clean_env, daphne_serving, serving
 
 # Headless Chromium as root on a machine with no network but loopback.
 CHROMIUM_ARGS = [
@@ -107,3 +109,55 @@ def test_chat_message_reaches_another_page(browser, channels_site):
     alice.close()
     bob.close()
     assert alice_violations == bob_violations == []
+
+
+ADMIN = {
+    "DJANGO_SUPERUSER_USERNAME": "admin",
+    "DJANGO_SUPERUSER_PASSWORD": "Pa55-w0rd!",
+}
+
+
+@pytest.fixture(scope="module")
+def guestbook_site(bake, tmp_path_factory):
+    """A bake with a database as its developer runs it with DEBUG off: static
+    files collected, a superuser made from DJANGO_SUPERUSER_* variables."""
+    baked = bake({"debug": False, "websocket": "none", "database": True})
+    where = tmp_path_factory.mktemp("guestbook-site")
+    project = shutil.copytree(baked.project_path, where / "project")
+    env = clean_env(DATABASE_URL=f"sqlite:///{where / 'db.sqlite3'}")
+    for command in (
+        ["migrate", "-v0"],
+        ["collectstatic", "--noinput", "-v0"],
+        ["createsuperuser", "--noinput", "--email", "admin@example.com"],
+    ):
+        subprocess.run(
+            [sys.executable, "app.py", *command],
+            cwd=project,
+            env=env | ADMIN,
+            check=True,
+            capture_output=True,
+        )
+    with serving(DAPHNE, project, where / "daphne.log", env=env) as server:
+        yield server.url
+
+
+def test_sign_the_guestbook_then_find_the_entry_in_the_admin(browser, guestbook_site):
+    page, violations = open_page(browser, guestbook_site)
+
+    page.get_by_label("Name").fill("Ada")
+    page.get_by_label("Message").fill("Hello from a browser <b>")
+    page.get_by_role("button", name="Sign").click()
+    expect(page.locator("#entries li")).to_have_text(["Ada: Hello from a browser <b>"])
+    page.goto(f"{guestbook_site}/admin/app/entry/")
+    page.get_by_label("Username").fill(ADMIN["DJANGO_SUPERUSER_USERNAME"])
+    page.get_by_label("Password").fill(ADMIN["DJANGO_SUPERUSER_PASSWORD"])
+    page.get_by_role("button", name="Log in").click()
+
+    expect(page.locator("#result_list tbody tr")).to_have_text(
+        ["Ada: Hello from a browser <b>"]
+    )
+    # The admin's stylesheets load under the CSP: its header has its colour.
+    header = page.locator("#header")
+    expect(header).to_have_css("background-color", "rgb(65, 118, 144)")
+    page.close()
+    assert violations == []

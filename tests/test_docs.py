@@ -3,10 +3,12 @@
 import asyncio
 import re
 import shutil
+import subprocess
+import sys
 
 from websockets.asyncio.client import connect
 
-from helpers import DAPHNE, ROOT, serving
+from helpers import DAPHNE, ROOT, clean_env, serving
 
 # What the README's example route answers to the message "hello".
 SHOUT = {"asgi": ("/ws/shout/hello/", None), "channels": ("/ws/shout/", "hello")}
@@ -40,6 +42,42 @@ def test_readme_example_route_works(baked_websocket, tmp_path):
         answer = asyncio.run(talk(server.url))
 
     assert answer == "HELLO"
+
+
+def test_readme_example_model_migrates_and_saves(bake, tmp_path):
+    baked = bake({"debug": False, "websocket": "none", "database": True})
+    project = shutil.copytree(baked.project_path, tmp_path / "project")
+    readme = (project / "README.md").read_text()
+    example = re.search(r"Add a model.*?```python\n(.*?)```", readme, re.S)[1]
+    app = (project / "app.py").read_text()
+    after = "admin.site.register(Entry)\n"
+    (project / "app.py").write_text(app.replace(after, f"{after}\n\n{example}"))
+    env = clean_env(DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}")
+
+    outputs = [
+        subprocess.run(
+            [sys.executable, "app.py", *command],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for command in (
+            ["makemigrations"],
+            ["migrate"],
+            [
+                "shell",
+                "--no-imports",
+                "-c",
+                "from app import Tag; print(Tag.objects.create(name='x').pk)",
+            ],
+        )
+    ]
+
+    assert "migrations/0002_tag.py" in outputs[0]
+    assert "Applying app.0002_tag... OK" in outputs[1]
+    assert outputs[2] == "1\n"
 
 
 def test_template_readme_excerpt_is_the_baked_code(bake):

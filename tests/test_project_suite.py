@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import ROOT, clean_env
+from helpers import OPTIONS, ROOT, clean_env
 
 REQUIREMENTS = ["requirements.txt", "requirements-dev.txt"]
 PASSED = r"=+ \d+ passed in [\d.]+s =+"
@@ -46,6 +46,15 @@ def interpreter(request):
     if python is None:
         pytest.skip("no Python 3.12+ interpreter here: the Django 6.x run is skipped")
     return python, django
+
+
+@pytest.fixture(
+    scope="session", params=[p for p in OPTIONS if not p.values[0]["debug"]]
+)
+def baked_for_a_clone(request, bake):
+    """The bakes as a fresh clone sees them: without .env, where debug lives, a
+    debug bake is the same as its nodebug twin, so only the latter is run."""
+    return bake(request.param)
 
 
 def run(*args, cwd, timeout=600):
@@ -92,10 +101,10 @@ def venv_for(tmp_path_factory):
 
 
 def test_baked_suite_passes_in_a_fresh_clone_and_venv(
-    baked, interpreter, venv_for, tmp_path
+    baked_for_a_clone, interpreter, venv_for, tmp_path
 ):
     python, django = interpreter
-    clone = fresh_clone(baked.project_path, tmp_path)
+    clone = fresh_clone(baked_for_a_clone.project_path, tmp_path)
     venv_python = venv_for(python, clone)
 
     version = run(venv_python, "-c", "import django; print(django.VERSION)", cwd=clone)

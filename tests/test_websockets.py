@@ -9,10 +9,9 @@ from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 import pytest
-from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosedError, InvalidStatus
 
-from helpers import BIN, DAPHNE, get, serving, wait_for_log
+from helpers import BIN, DAPHNE, get, open_socket, serving, wait_for_log
 
 SERVERS = {
     "daphne": DAPHNE,
@@ -55,19 +54,6 @@ def site(request, baked_websocket, tmp_path_factory):
 def chat_site(request, baked_channels, tmp_path_factory):
     with served(request.param, baked_channels, tmp_path_factory) as (url, _):
         yield url
-
-
-def open_socket(url, path, origin="same", host=None):
-    """Connect like a browser on url's page would: Origin is the page's own.
-
-    host replaces the Host header (the TCP connection still goes to url).
-    """
-    parts = urlsplit(url)
-    origin = url if origin == "same" else origin
-    netloc = f"{host}:{parts.port}" if host else parts.netloc
-    return connect(
-        f"ws://{netloc}{path}", origin=origin, host=parts.hostname, port=parts.port
-    )
 
 
 def handshake_status(url, path, **headers):

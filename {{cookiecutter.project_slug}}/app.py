@@ -4,6 +4,7 @@ Serve it with ``daphne app:application``; ``python app.py`` is its manage.py.
 """
 
 import logging
+import sys
 from pathlib import Path
 
 import django
@@ -20,16 +21,30 @@ from channels.security.websocket import AllowedHostsOriginValidator, WebsocketDe
 {%- endif %}
 from csp.constants import NONCE, NONE, SELF
 from django.conf import settings
+{%- if cookiecutter.database %}
+from django.contrib import admin
+{%- endif %}
 from django.core import checks
 from django.core.asgi import get_asgi_application
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import execute_from_command_line
+{%- if cookiecutter.database %}
+from django.core.signals import request_started
+from django.db import OperationalError, close_old_connections, models, reset_queries
+from django.forms import ModelForm, ValidationError
+from django.http import HttpResponse, HttpResponseRedirect
+{%- else %}
 from django.core.signals import request_started
 from django.db import close_old_connections, reset_queries
 from django.http import HttpResponse
+{%- endif %}
 from django.middleware.csrf import CsrfViewMiddleware
 from django.template import engines
 from django.urls import path
+{%- if cookiecutter.database %}
+from django.utils.deprecation import MiddlewareMixin
+from django.utils.log import log_response
+{%- endif %}
 from django.utils.module_loading import import_string
 from environs import Env, validate
 
@@ -37,6 +52,31 @@ from environs import Env, validate
 env = Env()
 env.read_env(Path(__file__).with_name(".env"), recurse=False)
 PROXY_HEADER = env.str("DJANGO_SECURE_PROXY_SSL_HEADER", "X-Forwarded-Proto")
+PROXY_META_KEY = f"HTTP_{PROXY_HEADER.upper().replace('-', '_')}"  # Django's name
+{%- if cookiecutter.database %}
+
+# The database: SQLite beside this file, or whatever DATABASE_URL names.
+DATABASE = env.dj_db_url(
+    "DATABASE_URL", f"sqlite:///{Path(__file__).with_name('db.sqlite3')}"
+)
+if DATABASE["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets pages read while an entry is written; IMMEDIATE makes writers
+    # queue (up to 20 s) instead of failing with "database is locked".
+    DATABASE["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+    }
+elif DATABASE["ENGINE"] == "django.db.backends.postgresql":
+    # A pool per process (psycopg[pool]); each connection is checked before
+    # use, so the site serves again by itself once PostgreSQL is back. While it
+    # is down, each page says so in one log line rather than the pool's retries.
+    DATABASE["OPTIONS"] = {"pool": {"timeout": 5}}
+    DATABASE["CONN_HEALTH_CHECKS"] = True
+    logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
+# `python app.py` runs this file as __main__: Django still finds it as "app".
+sys.modules.setdefault("app", sys.modules[__name__])
+{%- endif %}
 
 settings.configure(
     SECRET_KEY=env.str("DJANGO_SECRET_KEY", ""),  # checked at the end of the file
@@ -45,11 +85,7 @@ settings.configure(
         "DJANGO_ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"], subcast=str.strip
     ),
     # HTTPS, behind a proxy that terminates TLS and sets PROXY_HEADER.
-    SECURE_PROXY_SSL_HEADER=(
-        (f"HTTP_{PROXY_HEADER.upper().replace('-', '_')}", "https")
-        if PROXY_HEADER
-        else None
-    ),
+    SECURE_PROXY_SSL_HEADER=(PROXY_META_KEY, "https") if PROXY_HEADER else None,
     SECURE_SSL_REDIRECT=env.bool("DJANGO_SECURE_SSL_REDIRECT", True),
     SECURE_HSTS_SECONDS=env.int(
         "DJANGO_SECURE_HSTS_SECONDS", 31536000, validate=validate.Range(min=0)
@@ -66,6 +102,7 @@ settings.configure(
             "script-src": [SELF, NONCE],
             "connect-src": [SELF],
             "img-src": [SELF],
+            "style-src": [SELF],
             "base-uri": [NONE],
             "form-action": [SELF],
             "frame-ancestors": [NONE],
@@ -73,6 +110,58 @@ settings.configure(
     },
     ROOT_URLCONF=__name__,  # this module is the URLconf
     ASGI_APPLICATION=f"{__name__}.application",
+{%- if cookiecutter.database %}
+    INSTALLED_APPS=[
+        "daphne",  # its runserver speaks ASGI
+        "django.contrib.admin",
+        "django.contrib.auth",
+        "django.contrib.contenttypes",
+        "django.contrib.sessions",
+        "django.contrib.messages",
+        "django.contrib.staticfiles",
+        "servestatic",
+        "app",  # this module: its models, and migrations in migrations/
+    ],
+    MIDDLEWARE=[
+        "django.middleware.security.SecurityMiddleware",
+        "servestatic.middleware.ServeStaticMiddleware",
+        "csp.middleware.CSPMiddleware",
+        "django.contrib.sessions.middleware.SessionMiddleware",
+        "django.middleware.common.CommonMiddleware",
+        "django.middleware.csrf.CsrfViewMiddleware",
+        "django.contrib.auth.middleware.AuthenticationMiddleware",
+        "django.contrib.messages.middleware.MessageMiddleware",
+        "django.middleware.clickjacking.XFrameOptionsMiddleware",
+        "app.DatabaseUnavailable",  # defined below
+    ],
+    TEMPLATES=[
+        {
+            "BACKEND": "django.template.backends.django.DjangoTemplates",
+            "APP_DIRS": True,  # the admin's templates
+            "OPTIONS": {
+                "context_processors": [
+                    "django.template.context_processors.request",
+                    "django.contrib.auth.context_processors.auth",
+                    "django.contrib.messages.context_processors.messages",
+                    "csp.context_processors.nonce",
+                ]
+            },
+        }
+    ],
+    DATABASES={"default": DATABASE},
+    DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
+    MIGRATION_MODULES={"app": "migrations"},
+    # The admin's CSS and scripts: `python app.py collectstatic` copies them to
+    # static/, compressed and with hashed names that browsers may cache forever.
+    STATIC_URL="static/",
+    STATIC_ROOT=Path(__file__).with_name("static"),
+    STORAGES={
+        "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+        "staticfiles": {
+            "BACKEND": "servestatic.storage.CompressedManifestStaticFilesStorage"
+        },
+    },
+{%- else %}
     INSTALLED_APPS=["daphne"],  # its runserver speaks ASGI
     MIDDLEWARE=[
         "django.middleware.security.SecurityMiddleware",
@@ -87,6 +176,7 @@ settings.configure(
             "OPTIONS": {"context_processors": ["csp.context_processors.nonce"]},
         }
     ],
+{%- endif %}
     LOGGING_CONFIG=None,  # set up at the end of the file
 {%- if cookiecutter.websocket == "channels" %}
     # Chat rooms live in this process, or on Redis (REDIS_URL) to be shared.
@@ -101,11 +191,70 @@ settings.configure(
 {%- endif %}
 )
 django.setup()
+{%- if cookiecutter.database %}
+
+
+class Entry(models.Model):
+    """A guestbook entry: Django finds models in this module, the app "app"."""
+
+    name = models.CharField(max_length=60)
+    message = models.CharField(max_length=500)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        app_label = "app"  # also when this file runs as __main__
+        ordering = ["-created", "-id"]
+        verbose_name_plural = "entries"
+
+    def __str__(self):
+        return f"{self.name}: {self.message}"
+
+
+admin.site.register(Entry)
+
+
+class EntryForm(ModelForm):
+    class Meta:
+        model = Entry
+        fields = ["name", "message"]
+
+    def clean(self):
+        # Text sent as bad UTF-8 arrives with U+FFFD where the bad bytes were.
+        if "\ufffd" in "".join(map(str, self.cleaned_data.values())):
+            raise ValidationError("Send the text as UTF-8.")
+        return super().clean()
+
+
+async def index(request):
+    form = EntryForm(request.POST or None)
+    if form.is_valid():
+        await Entry.objects.acreate(**form.cleaned_data)
+        return HttpResponseRedirect(request.path)  # so a reload posts nothing twice
+    entries = [entry async for entry in Entry.objects.all()[:20]]
+    context = {"name": request.GET.get("name", "World"), "form": form}
+    return HttpResponse(PAGE.render({**context, "entries": entries}, request))
+
+
+class DatabaseUnavailable(MiddlewareMixin):
+    """A page that needs an unreachable database answers 503, in one log line."""
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, OperationalError):
+            response = HttpResponse(UNAVAILABLE, status=503, headers=RETRY)
+            reason = str(exception).partition("\n")[0]
+            log_response("Database unavailable: %s", reason, response=response)
+            return response
+
+
+UNAVAILABLE = "<!doctype html><title>Unavailable</title><p>Back in a moment."
+RETRY = {"Retry-After": "10"}
+{%- else %}
 
 
 async def index(request):
     context = {"name": request.GET.get("name", "World")}
     return HttpResponse(PAGE.render(context, request))
+{%- endif %}
 
 
 # Django's template engine escapes what it shows, such as ?name=<b>.
@@ -113,6 +262,17 @@ PAGE = engines["django"].from_string(
     """{% raw %}<!doctype html>
 <title>Hello</title>
 <h1>Hello, {{ name }}!</h1>{% endraw %}
+{%- if cookiecutter.database %}
+{% raw %}<h2>Guestbook</h2>
+<form method="post">{% csrf_token %}
+{{ form.as_p }}
+<button>Sign</button>
+</form>
+<ul id="entries">
+{% for entry in entries %}<li><b>{{ entry.name }}</b>: {{ entry.message }}</li>
+{% empty %}<li>No entries yet.</li>
+{% endfor %}</ul>{% endraw %}
+{%- endif %}
 {%- if cookiecutter.websocket != "none" %}
 <p>Say something: the server echoes it back over a websocket.</p>
 <form id="echo" data-socket="/ws/echo/">
@@ -149,8 +309,13 @@ PAGE = engines["django"].from_string(
 {%- endif %}
 """
 )
+{%- if cookiecutter.database %}
+
+urlpatterns = [path("", index, name="index"), path("admin/", admin.site.urls)]
+{%- else %}
 
 urlpatterns = [path("", index, name="index")]
+{%- endif %}
 {%- if cookiecutter.websocket == "asgi" %}
 
 
@@ -363,12 +528,8 @@ def one_line_for_client_errors(record):
 # Django's messages and yours go to stderr, once, whichever server runs the app.
 stderr = logging.StreamHandler()
 stderr.addFilter(one_line_for_client_errors)
-logging.basicConfig(
-    format="%(asctime)s %(levelname)-8s %(message)s",
-    level=logging.INFO,
-    handlers=[stderr],
-    force=True,
-)
+stderr.setFormatter(logging.Formatter("%(asctime)s %(levelname)-8s %(message)s"))
+logging.basicConfig(level=logging.INFO, handlers=[stderr], force=True)
 
 # Refuse to start without a key (a random one per start would void sessions
 # and tokens), or, with DEBUG off, with one Django's deploy check calls weak.
@@ -382,4 +543,4 @@ if not settings.DEBUG or not env.str("DJANGO_SECRET_KEY", ""):
 
 
 if __name__ == "__main__":
-    execute_from_command_line()
+    execute_from_command_line(sys.argv)

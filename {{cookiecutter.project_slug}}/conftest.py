@@ -25,8 +25,4 @@ TEST_ENVIRONMENT = {
 def pytest_configure():
     os.environ.update(TEST_ENVIRONMENT)
 
-    from django.test.utils import setup_test_environment
-
-    import app  # noqa: F401  (configures Django)
-
-    setup_test_environment()
+    import app  # noqa: F401  (configures Django; pytest-django does the rest)

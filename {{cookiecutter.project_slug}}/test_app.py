@@ -15,8 +15,15 @@ from pathlib import Path
 
 import pytest
 from asgiref.testing import ApplicationCommunicator
+from django.apps import apps
 from django.conf import settings
-from django.test import AsyncClient, SimpleTestCase, override_settings
+from django.test import (
+    AsyncClient,
+    SimpleTestCase,
+    TestCase,
+    TransactionTestCase,
+    override_settings,
+)
 {%- if cookiecutter.websocket == "asgi" %}
 from django.urls import path
 {%- endif %}
@@ -38,6 +45,7 @@ CSP = {
     "script-src": "'self'",
     "connect-src": "'self'",
     "img-src": "'self'",
+    "style-src": "'self'",
     "base-uri": "'none'",
     "form-action": "'self'",
     "frame-ancestors": "'none'",
@@ -66,6 +74,19 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.utils.deprecation import MiddlewareMixin
 print(CsrfViewMiddleware.__acall__ is MiddlewareMixin.__acall__)
 """
+# Where there is a database, the index reads it, and Channels' consumers close
+# its old connections: their tests need it too. (app.py is an installed app
+# exactly when it has models.)
+PageTestCase = TestCase if apps.is_installed("app") else SimpleTestCase
+SocketTestCase = TransactionTestCase if apps.is_installed("app") else SimpleTestCase
+# The built-in middleware whose hooks run in the event loop.
+HEADER_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
 PRODUCTION_DEFAULTS = {
     "DEBUG": False,
     "ALLOWED_HOSTS": ["localhost", "127.0.0.1", "[::1]"],
@@ -79,7 +100,7 @@ PRODUCTION_DEFAULTS = {
 }
 
 
-class IndexTests(SimpleTestCase):
+class IndexTests(PageTestCase):
     async def test_greets_the_world_by_default(self):
         response = await self.async_client.get("/")
 
@@ -154,6 +175,8 @@ def python(tmp_path):
     The copy sits in a folder of its own, so only a .env the test writes is read.
     """
     shutil.copy(APP, tmp_path)
+    if (APP.parent / "migrations").exists():
+        shutil.copytree(APP.parent / "migrations", tmp_path / "migrations")
 
     def run(*args, **env):
         return subprocess.run(
@@ -183,11 +206,11 @@ class Recorder(MiddlewareMixin):
         self.threads.append(threading.get_ident())
 
 
-class ThreadTests(SimpleTestCase):
+class ThreadTests(PageTestCase):
     def record_threads(self):
         """Wrap the built-in middleware's hooks to record the threads they run in."""
         threads = []
-        for name in settings.MIDDLEWARE:
+        for name in HEADER_MIDDLEWARE:
             middleware = import_string(name)
             for hook in ("process_request", "process_response"):
                 if original := middleware.__dict__.get(hook):
@@ -485,7 +508,7 @@ class ApplicationTests(SimpleTestCase):
 {%- else %}
 
 
-class WebsocketTests(SimpleTestCase):
+class WebsocketTests(SocketTestCase):
     async def connect(self, path, **headers):
         """Open a websocket to the app; return it and the app's first reply."""
         scope = websocket_scope(path, **headers)
@@ -627,6 +650,7 @@ print(json.dumps(settings.CHANNEL_LAYERS))
 CHAT = """
 import asyncio
 from asgiref.testing import ApplicationCommunicator
+from django.apps import apps
 import app
 
 async def chat():
@@ -671,4 +695,177 @@ def test_chat_closes_cleanly_when_redis_is_out_of_reach(python):
     assert result.stdout == "{'type': 'websocket.close', 'code': 1011}\n"
     assert "Chat closed: the channel layer is unavailable (" in result.stderr
     assert "Traceback" not in result.stderr
+{%- endif %}
+{%- if cookiecutter.database %}
+
+
+class GuestbookTests(TestCase):
+    async def test_lists_the_latest_entries_first(self):
+        for message in ["first", "second"]:
+            await app.Entry.objects.acreate(name="Ada", message=message)
+
+        response = await self.async_client.get("/")
+
+        self.assertContains(response, "<b>Ada</b>: second</li>\n<li><b>Ada</b>: first")
+
+    async def test_says_when_there_are_no_entries(self):
+        response = await self.async_client.get("/")
+
+        self.assertContains(response, "<li>No entries yet.</li>")
+
+    async def test_a_post_adds_an_entry_and_redirects_to_the_page(self):
+        response = await self.async_client.post("/", {"name": "Ada", "message": "Hi"})
+
+        self.assertRedirects(response, "/", fetch_redirect_response=False)
+        entries = [(e.name, e.message) async for e in app.Entry.objects.all()]
+        self.assertEqual(entries, [("Ada", "Hi")])
+
+    async def test_escapes_what_an_entry_says(self):
+        await app.Entry.objects.acreate(name="<i>", message="<script>")
+
+        response = await self.async_client.get("/")
+
+        self.assertContains(response, "<b>&lt;i&gt;</b>: &lt;script&gt;</li>")
+
+    async def test_bad_input_shows_the_form_again_and_saves_nothing(self):
+        cases = {
+            "empty": (b"name=&message=Hi", "This field is required."),
+            "too long": (
+                b"name=Ada&message=" + b"x" * 501,
+                "Ensure this value has at most 500 characters (it has 501).",
+            ),
+            "bad UTF-8": (b"name=%FF%FE&message=Hi", "Send the text as UTF-8."),
+        }
+        for case, (body, error) in cases.items():
+            with self.subTest(case):
+                response = await self.async_client.post(
+                    "/", body, content_type="application/x-www-form-urlencoded"
+                )
+
+                self.assertContains(response, error)
+                self.assertEqual(await app.Entry.objects.acount(), 0)
+
+    async def test_a_post_needs_its_csrf_token(self):
+        client = AsyncClient(enforce_csrf_checks=True)
+
+        response = await client.post("/", {"name": "Mallory", "message": "Hi"})
+
+        self.assertEqual(response.status_code, 403)
+        self.assertEqual(await app.Entry.objects.acount(), 0)
+
+    async def test_the_page_carries_a_csrf_token_for_its_form(self):
+        response = await self.async_client.get("/")
+
+        self.assertContains(response, 'name="csrfmiddlewaretoken"')
+
+
+# Without collectstatic, the tests read the admin's files where Django keeps them.
+@override_settings(
+    STORAGES={
+        **settings.STORAGES,
+        "staticfiles": {
+            "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+        },
+    },
+    SERVESTATIC_USE_FINDERS=True,
+)
+class AdminTests(TestCase):
+    async def test_login_page_is_served_under_the_csp(self):
+        response = await self.async_client.get("/admin/login/")
+
+        self.assertContains(response, "Log in")
+        self.assertEqual(
+            policy(response["Content-Security-Policy"])["style-src"], "'self'"
+        )
+
+    async def test_asks_to_log_in(self):
+        response = await self.async_client.get("/admin/")
+
+        self.assertRedirects(
+            response, "/admin/login/?next=/admin/", fetch_redirect_response=False
+        )
+
+    def test_lists_entries_for_a_superuser(self):
+        from django.contrib.auth.models import User  # only with the auth app
+
+        app.Entry.objects.create(name="Ada", message="Hi")
+        user = User.objects.create_superuser("admin", "admin@example.com", "pw")
+        self.client.force_login(user)
+
+        response = self.client.get("/admin/app/entry/")
+
+        self.assertContains(response, "Ada: Hi")
+
+
+SHOW_ENTRIES = """
+import app
+print([(e.name, e.message) for e in app.Entry.objects.all()])
+"""
+
+
+def test_migrations_match_the_models(python):
+    result = python(
+        "app.py", "makemigrations", "--check", "--dry-run", DJANGO_SECRET_KEY=KEY
+    )
+
+    assert (result.returncode, result.stdout) == (0, "No changes detected\n")
+
+
+def test_a_new_field_migrates_and_keeps_the_entries(python, tmp_path):
+    assert python("app.py", "migrate", DJANGO_SECRET_KEY=KEY).returncode == 0
+    add = "app.Entry.objects.create(name='Ada', message='Hi')"
+    python("-c", f"import app; {add}", DJANGO_SECRET_KEY=KEY)
+    model = tmp_path / "app.py"
+    model.write_text(
+        model.read_text().replace(
+            "    created = models.DateTimeField(auto_now_add=True)\n",
+            "    created = models.DateTimeField(auto_now_add=True)\n"
+            "    likes = models.PositiveIntegerField(default=0)\n",
+        )
+    )
+
+    made = python("app.py", "makemigrations", DJANGO_SECRET_KEY=KEY)
+    applied = python("app.py", "migrate", DJANGO_SECRET_KEY=KEY)
+    shown = python("-c", SHOW_ENTRIES, DJANGO_SECRET_KEY=KEY)
+
+    assert "migrations/0002_entry_likes.py" in made.stdout
+    assert "Applying app.0002_entry_likes... OK" in applied.stdout
+    assert shown.stdout == "[('Ada', 'Hi')]\n"
+
+
+def test_createsuperuser_takes_its_answers_from_the_environment(python):
+    python("app.py", "migrate", DJANGO_SECRET_KEY=KEY)
+
+    result = python(
+        "app.py",
+        "createsuperuser",
+        "--noinput",
+        DJANGO_SECRET_KEY=KEY,
+        DJANGO_SUPERUSER_USERNAME="admin",
+        DJANGO_SUPERUSER_EMAIL="admin@example.com",
+        DJANGO_SUPERUSER_PASSWORD="a long and varied pass phrase 42",
+    )
+    check = python(
+        "-c",
+        "import app; from django.contrib.auth.models import User;"
+        "print(User.objects.get().check_password('a long and varied pass phrase 42'))",
+        DJANGO_SECRET_KEY=KEY,
+    )
+
+    assert result.stdout == "Superuser created successfully.\n"
+    assert check.stdout == "True\n"
+
+
+def test_the_database_defaults_to_sqlite_in_wal_mode_beside_app_py(python, tmp_path):
+    python("app.py", "migrate", DJANGO_SECRET_KEY=KEY)
+
+    result = python(
+        "-c",
+        "import app; from django.db import connection; c = connection.cursor();"
+        "print(c.execute('PRAGMA journal_mode').fetchone()[0])",
+        DJANGO_SECRET_KEY=KEY,
+    )
+
+    assert result.stdout == "wal\n"
+    assert (tmp_path / "db.sqlite3").exists()
 {%- endif %}
