@@ -3,6 +3,7 @@ SQLite and on a real PostgreSQL: no acknowledged entry is ever lost."""
 
 import asyncio
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -178,7 +179,7 @@ def postgres(tmp_path_factory):
     port = free_port()
     url = f"postgres://postgres@127.0.0.1:{port}/postgres"
     yield data, url, port
-    subprocess.run(["rm", "-rf", data], check=True)
+    shutil.rmtree(data)
 
 
 @pytest.fixture
