@@ -83,6 +83,17 @@ def cookiecutter_cli(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def uv_home(tmp_path_factory):
+    """uv as a new user has it: bin/ with uv and uvx for PATH, and a cache/ that
+    starts empty, so that what uv needs it downloads from PyPI."""
+    home = tmp_path_factory.mktemp("uv")
+    (home / "bin").mkdir()
+    for name in ("uv", "uvx"):
+        (home / "bin" / name).symlink_to(BIN / name)
+    return home
+
+
+@pytest.fixture(scope="session")
 def daphne(baked, tmp_path_factory):
     with daphne_serving(baked, tmp_path_factory) as server:
         yield server

@@ -38,9 +38,9 @@ EVERY_OPTION = [
     for debug in (True, False)
 ]
 # The combinations served by real processes: debug only changes .env, and the
-# database adds the same settings and pages to every websocket choice.
+# database adds the same settings and pages to every websocket choice (its own
+# tests, test_database.py, serve the other bakes with a database).
 OPTIONS = [p for p in EVERY_OPTION if not p.values[0]["database"]] + [
-    option(False, "none", True),
     option(False, "channels", True),
 ]
 
@@ -62,6 +62,37 @@ def clean_env(**extra):
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
     return env | extra
+
+
+def run(*args, cwd, env=None, timeout=600):
+    """Run a command to completion; it must succeed. Returns the result."""
+    result = subprocess.run(
+        args,
+        cwd=cwd,
+        env=env or clean_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=timeout,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def uv_env(home, **extra):
+    """The environment of a new uv user, from the uv_home fixture: uv and uvx on
+    PATH, Python downloads off (uv must use an interpreter of this machine), no
+    virtual environment active, and Python caching bytecode in what uv installs
+    (as it does by default, which this machine turns off)."""
+    env = clean_env(
+        PATH=f"{home / 'bin'}{os.pathsep}{os.environ['PATH']}",
+        UV_CACHE_DIR=str(home / "cache"),
+        UV_PYTHON_DOWNLOADS="never",
+        **extra,
+    )
+    env.pop("VIRTUAL_ENV", None)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
 
 
 def free_port():
@@ -100,7 +131,7 @@ class Server:
 
 
 @contextmanager
-def serving(command, cwd, log, env=None, port=None):
+def serving(command, cwd, log, env=None, port=None, timeout=20):
     """Run a server command (with {port} in it) until the block ends.
 
     Yields a Server once the port accepts connections; the server's output goes
@@ -124,7 +155,7 @@ def serving(command, cwd, log, env=None, port=None):
             stderr=subprocess.STDOUT,
         )
     try:
-        wait_for_port(port, process, log)
+        wait_for_port(port, process, log, timeout)
         yield Server(f"http://127.0.0.1:{port}", log, process, started)
     finally:
         process.terminate()

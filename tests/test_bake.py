@@ -3,6 +3,7 @@ import shutil
 import stat
 import string
 import subprocess
+import tomllib
 
 import pytest
 
@@ -10,7 +11,9 @@ from helpers import BIN, EVERY_OPTION, ROOT
 
 FILES = {
     ".env",
+    ".github",
     ".gitignore",
+    ".pre-commit-config.yaml",
     "README.md",
     "app.py",
     "conftest.py",
@@ -35,6 +38,20 @@ def files_of(project):
 def baked(request, bake):
     """Every option combination, baked once (this module's tests run no server)."""
     return bake(request.param)
+
+
+def requirements(project):
+    lines = (project / "requirements.txt").read_text().splitlines()
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def script_metadata(app):
+    """app.py's inline script metadata, read as PEP 723's reference code reads it."""
+    block = r"(?m)^# /// script$\s(?P<content>(^#(| .*)$\s)+)^# ///$"
+    lines = re.search(block, app)["content"].splitlines(keepends=True)
+    return tomllib.loads(
+        "".join(line[2:] if line.startswith("# ") else line[1:] for line in lines)
+    )
 
 
 def read_env(project):
@@ -79,8 +96,7 @@ def test_passes_ruff(baked):
 
 
 def test_requirements_add_channels_only_to_its_variant(baked):
-    lines = (baked.project_path / "requirements.txt").read_text().splitlines()
-    packages = [line for line in lines if line and not line.startswith("#")]
+    packages = requirements(baked.project_path)
 
     expected = ["django>=5.2,<7", "daphne>=4.2.2", "environs>=14", "django-csp>=4.0,<5"]
     if baked.context["database"]:
@@ -88,6 +104,19 @@ def test_requirements_add_channels_only_to_its_variant(baked):
     if baked.context["websocket"] == "channels":
         expected += ["channels>=4.2", "channels-redis>=4.2"]
     assert packages == expected
+
+
+def test_inline_metadata_is_requirements_txt(baked):
+    app = (baked.project_path / "app.py").read_text()
+    pyproject = tomllib.loads((baked.project_path / "pyproject.toml").read_text())
+
+    metadata = script_metadata(app)
+
+    assert app.startswith("# /// script\n")
+    assert metadata == {
+        "requires-python": pyproject["project"]["requires-python"],
+        "dependencies": requirements(baked.project_path),
+    }
 
 
 def test_imports_channels_only_in_its_variant(baked):
@@ -108,7 +137,9 @@ def test_http_only_variant_has_no_websocket_routes(baked):
 
 
 def test_app_reads_as_the_idea_with_the_machinery_last(baked):
-    lines = (baked.project_path / "app.py").read_text().splitlines()
+    # Lines are counted from the docstring: the inline metadata above it is uv's.
+    app = (baked.project_path / "app.py").read_text()
+    lines = app[app.index('"""') :].splitlines()
 
     def line_of(text):
         return next(i for i, line in enumerate(lines) if line.startswith(text))

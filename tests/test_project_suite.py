@@ -1,6 +1,6 @@
-"""The baked project as its user gets it: from a git URL, in a fresh clone and venv."""
+"""The baked project as its user gets it: from a git URL, in a fresh clone, on its
+own CI workflow, and by the README's pip route."""
 
-import glob
 import os
 import re
 import shutil
@@ -9,66 +9,57 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
-from helpers import OPTIONS, ROOT, clean_env
+from helpers import BIN, ROOT, option, run, uv_env
 
-REQUIREMENTS = ["requirements.txt", "requirements-dev.txt"]
-PASSED = r"=+ \d+ passed in [\d.]+s =+"
+# The last line of a passing pytest run.
+PASSED = r"=+ \d+ passed(, \d+ subtests passed)? in [\d.]+s( \([\d:]+\))? =+"
 GIT_AS_TESTER = ["git", "-c", "user.name=Tester", "-c", "user.email=tester@example.com"]
+WORKFLOW = (
+    ROOT / "{{cookiecutter.project_slug}}" / ".github" / "workflows" / "tests.yml"
+)
+# The bakes whose suites the workflow runs here: between them, every section
+# of app.py and test_app.py. (In a fresh clone there is no .env, where debug
+# lives, so a debug bake is the same as its nodebug twin.)
+CLONED = [
+    option(False, "none", False),
+    option(False, "asgi", False),
+    option(False, "channels", True),
+]
 
 
-def python_312_or_newer():
-    """A Python 3.12+ interpreter (the Django 6.x side), or None."""
-    pyenv = os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")
-    candidates = [shutil.which(f"python3.{minor}") for minor in (14, 13, 12)]
-    candidates += sorted(glob.glob(f"{pyenv}/versions/3.1[2-9]*/bin/python3"))[::-1]
-    for candidate in filter(None, candidates):
+def workflow_job():
+    """The baked workflow's one job (the file is baked as it is)."""
+    return yaml.safe_load(WORKFLOW.read_text())["jobs"]["test"]
+
+
+MATRIX = [
+    pytest.param(entry, id=f"python-{entry['python']}-django-{entry['django']}")
+    for entry in workflow_job()["strategy"]["matrix"]["include"]
+]
+
+
+def python_bin(version):
+    """The bin folder of a Python `version` ("3.13") of this machine, which
+    actions/setup-python would put first on PATH; None if there is none."""
+    pyenv = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    found = pyenv.glob(f"versions/{version}.*/bin/python{version}")
+    for candidate in filter(None, [shutil.which(f"python{version}"), *found]):
         probe = subprocess.run(
-            [candidate, "-c", "import sys; print(sys.version_info >= (3, 12))"],
+            [
+                candidate,
+                "-c",
+                "import sys; print(*sys.version_info[:2], sys.base_prefix)",
+            ],
             capture_output=True,
             text=True,
             check=False,
         )
-        if probe.stdout == "True\n":
-            return candidate
+        major, minor, prefix = (probe.stdout.split() + ["", "", ""])[:3]
+        if f"{major}.{minor}" == version:
+            return Path(prefix) / "bin"
     return None
-
-
-@pytest.fixture(
-    scope="session",
-    params=[
-        pytest.param((sys.executable, "(5, 2, "), id="default-python-django-5.2"),
-        pytest.param((python_312_or_newer(), "(6, "), id="python-3.12+-django-6"),
-    ],
-)
-def interpreter(request):
-    python, django = request.param
-    if python is None:
-        pytest.skip("no Python 3.12+ interpreter here: the Django 6.x run is skipped")
-    return python, django
-
-
-@pytest.fixture(
-    scope="session", params=[p for p in OPTIONS if not p.values[0]["debug"]]
-)
-def baked_for_a_clone(request, bake):
-    """The bakes as a fresh clone sees them: without .env, where debug lives, a
-    debug bake is the same as its nodebug twin, so only the latter is run."""
-    return bake(request.param)
-
-
-def run(*args, cwd, timeout=600):
-    result = subprocess.run(
-        args,
-        cwd=cwd,
-        env=clean_env(),
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=timeout,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result
 
 
 def fresh_clone(project, tmp_path):
@@ -81,48 +72,103 @@ def fresh_clone(project, tmp_path):
     return tmp_path / "clone"
 
 
-@pytest.fixture(scope="session")
-def venv_for(tmp_path_factory):
-    """A fresh venv per interpreter and requirements, from a project's files."""
-    venvs = {}
+def test_workflow_is_valid_for_github():
+    schema = ["--builtin-schema", "vendor.github-workflows"]
+    result = subprocess.run(
+        [BIN / "check-jsonschema", *schema, WORKFLOW],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
 
-    def venv(python, project):
-        requirements = [(project / name).read_text() for name in REQUIREMENTS]
-        key = (python, *requirements)
-        if key not in venvs:
-            path = tmp_path_factory.mktemp("venv")
-            run(python, "-m", "venv", path, cwd=path)
-            pip = [path / "bin" / "python", "-m", "pip", "install", "-q"]
-            run(*pip, "-r", "requirements-dev.txt", cwd=project)
-            venvs[key] = path / "bin" / "python"
-        return venvs[key]
-
-    return venv
+    assert (result.returncode, result.stdout) == (0, "ok -- validation done\n")
 
 
-def test_baked_suite_passes_in_a_fresh_clone_and_venv(
-    baked_for_a_clone, interpreter, venv_for, tmp_path
-):
-    python, django = interpreter
-    clone = fresh_clone(baked_for_a_clone.project_path, tmp_path)
-    venv_python = venv_for(python, clone)
+def test_workflow_uses_only_the_actions_this_suite_stands_in_for():
+    # test_workflow_passes_in_a_fresh_clone does what these do: check out
+    # (the clone), put the matrix's Python first on PATH, and put uv there.
+    uses = [
+        step["uses"].split("@")[0] for step in workflow_job()["steps"] if "uses" in step
+    ]
 
-    version = run(venv_python, "-c", "import django; print(django.VERSION)", cwd=clone)
-    tests = run(venv_python, "-m", "pytest", "-p", "no:cacheprovider", cwd=clone)
+    assert uses == ["actions/checkout", "actions/setup-python", "astral-sh/setup-uv"]
+
+
+def test_pre_commit_config_is_valid(baked):
+    config = baked.project_path / ".pre-commit-config.yaml"
+
+    result = run(BIN / "pre-commit", "validate-config", config, cwd=baked.project_path)
+
+    assert (result.stdout, result.stderr) == ("", "")
+
+
+def test_pre_commit_ruff_passes_on_the_bake(baked, uv_home):
+    # The hooks run ruff at the version their rev names (pre-commit fetches
+    # ruff-pre-commit from GitHub, which this machine cannot reach).
+    config = yaml.safe_load(
+        (baked.project_path / ".pre-commit-config.yaml").read_text()
+    )
+    [repo] = config["repos"]
+    ruff = ["uvx", f"ruff@{repo['rev'].removeprefix('v')}"]
+    env = uv_env(uv_home)
+
+    check = run(*ruff, "check", "--no-cache", cwd=baked.project_path, env=env)
+    form = run(
+        *ruff, "format", "--check", "--no-cache", cwd=baked.project_path, env=env
+    )
+
+    assert repo["repo"] == "https://github.com/astral-sh/ruff-pre-commit"
+    assert [hook["id"] for hook in repo["hooks"]] == ["ruff-check", "ruff-format"]
+    assert check.stdout == "All checks passed!\n"
+    assert form.stdout.endswith(" files already formatted\n")
+
+
+@pytest.mark.parametrize("entry", MATRIX)
+@pytest.mark.parametrize("options", CLONED)
+def test_workflow_passes_in_a_fresh_clone(options, entry, bake, uv_home, tmp_path):
+    python = python_bin(entry["python"])
+    if python is None:
+        pytest.skip(f"no Python {entry['python']} on this machine")
+    clone = fresh_clone(bake(options).project_path, tmp_path)
+    job = workflow_job()
+    matrix = re.compile(r"\$\{\{ matrix\.(\w+) \}\}")
+    job_env = {k: matrix.sub(lambda m: entry[m[1]], v) for k, v in job["env"].items()}
+    env = uv_env(uv_home, **job_env)
+    env["PATH"] = f"{python}{os.pathsep}{env['PATH']}"
+
+    outputs = [
+        run(
+            "bash",
+            "--noprofile",
+            "--norc",
+            "-eo",
+            "pipefail",
+            "-c",
+            step["run"],
+            cwd=clone,
+            env=env,
+        ).stdout
+        for step in job["steps"]
+        if "run" in step
+    ]
 
     assert not (clone / ".env").exists()
-    assert version.stdout.startswith(django)
-    assert re.fullmatch(PASSED, tests.stdout.splitlines()[-1])
+    assert f"\ndjango: version: {entry['django']}." in outputs[-1]
+    assert re.fullmatch(PASSED, outputs[-1].splitlines()[-1])
 
 
-def test_baked_suite_passes_beside_its_dotenv(baked, venv_for, tmp_path):
-    # The developer's own checkout: .env is there, and must not change a result.
+def test_pip_route_passes_beside_its_dotenv(bake, tmp_path):
+    # The README's pip route in the developer's own checkout, whose .env (DEBUG
+    # on) must not change a result.
+    baked = bake({"debug": True, "websocket": "channels", "database": True})
     project = shutil.copytree(baked.project_path, tmp_path / "project")
-    venv_python = venv_for(sys.executable, project)
+    python = project / ".venv" / "bin" / "python"
 
-    tests = run(venv_python, "-m", "pytest", "-p", "no:cacheprovider", cwd=project)
+    run(sys.executable, "-m", "venv", ".venv", cwd=project)
+    run(python, "-m", "pip", "install", "-q", "-r", "requirements-dev.txt", cwd=project)
+    tests = run(python, "-m", "pytest", "-p", "no:cacheprovider", cwd=project)
 
-    assert (project / ".env").exists()
+    assert "DJANGO_DEBUG=1\n" in (project / ".env").read_text()
     assert re.fullmatch(PASSED, tests.stdout.splitlines()[-1])
 
 
@@ -144,4 +190,5 @@ def files_of(project):
     return {
         p.relative_to(project): p.read_text().partition("DJANGO_SECRET_KEY=")[0]
         for p in project.rglob("*")
+        if p.is_file()
     }

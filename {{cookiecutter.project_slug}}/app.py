@@ -1,3 +1,12 @@
+# /// script
+# requires-python = ">=3.10"
+# dependencies = [
+{%- set requirements %}{% include "requirements.txt" %}{% endset %}
+{%- for line in requirements.splitlines() if line and not line.startswith("#") %}
+#     "{{ line }}",
+{%- endfor %}
+# ]
+# ///
 """A whole asynchronous Django site in one file.
 
 Serve it with ``daphne app:application``; ``python app.py`` is its manage.py.
