@@ -91,3 +91,13 @@ def test_template_readme_excerpt_is_the_baked_code(bake):
     ).read_text()
 
     assert excerpt in app
+
+
+def test_template_is_bsd_3_clause_and_its_bakes_carry_no_license(bake):
+    license = (ROOT / "LICENSE").read_text()
+
+    baked = bake({"debug": True, "websocket": "none"}).project_path
+
+    assert license.startswith("BSD 3-Clause License\n")
+    assert "3. Neither the name of the copyright holder nor" in license
+    assert [p.name for p in baked.rglob("*LICEN[CS]E*")] == []
