@@ -7,6 +7,7 @@ import pytest
 from helpers import (
     BIN,
     DAPHNE,
+    DEPLOYED,
     OPTIONS,
     PRODUCTION_ENV,
     ROOT,
@@ -46,6 +47,12 @@ def baked(request, bake):
     return bake(request.param)
 
 
+@pytest.fixture(scope="session", params=DEPLOYED)
+def deployed(request, bake):
+    """Each bake that differs once deployed (without .env)."""
+    return bake(request.param)
+
+
 @pytest.fixture(scope="session", params=only({"asgi", "channels"}))
 def baked_websocket(request, bake):
     """Each bake with a websocket router."""
@@ -55,6 +62,12 @@ def baked_websocket(request, bake):
 @pytest.fixture(scope="session", params=only({"channels"}))
 def baked_channels(request, bake):
     """Each bake with Django Channels."""
+    return bake(request.param)
+
+
+@pytest.fixture(scope="session", params=only({"channels"}, DEPLOYED))
+def deployed_channels(request, bake):
+    """The bake with Django Channels, as deployed."""
     return bake(request.param)
 
 
@@ -100,10 +113,10 @@ def daphne(baked, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def production(baked, tmp_path_factory):
+def production(deployed, tmp_path_factory):
     """daphne serving a copy of the bake without .env, set up as in production."""
     where = tmp_path_factory.mktemp("production")
-    project = production_copy(baked.project_path, where / "project")
+    project = production_copy(deployed.project_path, where / "project")
     env = clean_env(**PRODUCTION_ENV)
     with serving(DAPHNE, project, where / "daphne.log", env=env) as server:
         yield server

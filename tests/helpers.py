@@ -45,11 +45,16 @@ OPTIONS = [p for p in EVERY_OPTION if not p.values[0]["database"]] + [
 ]
 
 
-def only(websocket):
+# Deployed, a bake has no .env, where debug lives: a debug bake is then the
+# same as its nodebug twin, so production tests serve only the latter.
+DEPLOYED = [p for p in OPTIONS if not p.values[0]["debug"]]
+
+
+def only(websocket, options=OPTIONS):
     """The combinations without a database that have one of these websockets."""
     return [
         p
-        for p in OPTIONS
+        for p in options
         if p.values[0]["websocket"] in websocket and not p.values[0]["database"]
     ]
 

@@ -34,15 +34,15 @@ def snippet(project, language):
 
 
 @pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="no systemd-analyze")
-def test_systemd_unit_verifies(baked, tmp_path):
-    slug = baked.project_path.name
+def test_systemd_unit_verifies(deployed, tmp_path):
+    slug = deployed.project_path.name
     srv = tmp_path / "srv" / slug
-    production_copy(baked.project_path, srv)
+    production_copy(deployed.project_path, srv)
     (srv / ".venv" / "bin").mkdir(parents=True)
     (srv / ".venv" / "bin" / "daphne").symlink_to(BIN / "daphne")
     env_file = tmp_path / f"{slug}.env"
     env_file.write_text("DJANGO_DEBUG=0\n")
-    unit = snippet(baked.project_path, "ini")
+    unit = snippet(deployed.project_path, "ini")
     unit = unit.replace(f"/srv/{slug}", str(srv)).replace(
         f"/etc/{slug}.env", str(env_file)
     )
@@ -156,9 +156,9 @@ def behind_nginx(project, certificate, where, address="127.0.0.1", ports=None):
 
 
 @pytest.fixture(scope="session")
-def proxied(baked, certificate, tmp_path_factory):
+def proxied(deployed, certificate, tmp_path_factory):
     where = tmp_path_factory.mktemp("nginx")
-    with behind_nginx(baked.project_path, certificate, where) as site:
+    with behind_nginx(deployed.project_path, certificate, where) as site:
         yield site
 
 
@@ -259,12 +259,14 @@ def observatory_grade(project, certificate, where):
     return report["scan"]["grade"], report["scan"]["score"], failed
 
 
-def test_mozilla_observatory_grades_the_deployment_a_plus(baked, certificate, tmp_path):
-    grade = observatory_grade(baked.project_path, certificate, tmp_path)
+def test_mozilla_observatory_grades_the_deployment_a_plus(
+    deployed, certificate, tmp_path
+):
+    grade = observatory_grade(deployed.project_path, certificate, tmp_path)
 
     # The database's pages set a CSRF cookie, Secure and SameSite: the
     # scanner's cookie bonus of 5.
-    assert grade == ("A+", 125 if baked.context["database"] else 120, [])
+    assert grade == ("A+", 125 if deployed.context["database"] else 120, [])
 
 
 def test_mozilla_observatory_grades_a_site_without_csp_b(bake, certificate, tmp_path):

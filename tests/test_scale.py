@@ -61,11 +61,11 @@ async def hears_nothing(socket):
     return False
 
 
-def test_a_room_spans_two_daphne_processes(baked_channels, tmp_path):
+def test_a_room_spans_two_daphne_processes(deployed_channels, tmp_path):
     with (
         redis_server(tmp_path) as (redis_url, _),
-        daphne_on(baked_channels, redis_url, tmp_path, "one") as one,
-        daphne_on(baked_channels, redis_url, tmp_path, "two") as two,
+        daphne_on(deployed_channels, redis_url, tmp_path, "one") as one,
+        daphne_on(deployed_channels, redis_url, tmp_path, "two") as two,
     ):
 
         async def talk():
@@ -86,7 +86,7 @@ def test_a_room_spans_two_daphne_processes(baked_channels, tmp_path):
         assert "Traceback" not in log.read_text()
 
 
-def test_chat_survives_a_redis_outage_without_a_restart(baked_channels, tmp_path):
+def test_chat_survives_a_redis_outage_without_a_restart(deployed_channels, tmp_path):
     port = free_port()
     redis_url = f"redis://127.0.0.1:{port}/0"
 
@@ -121,7 +121,7 @@ def test_chat_survives_a_redis_outage_without_a_restart(baked_channels, tmp_path
                     raise
                 await asyncio.sleep(0.5)
 
-    with daphne_on(baked_channels, redis_url, tmp_path, "one") as server:
+    with daphne_on(deployed_channels, redis_url, tmp_path, "one") as server:
         with redis_server(tmp_path, port):
             before = asyncio.run(chat_once(server))
         # Redis is gone: HTTP goes on, chat fails cleanly.
