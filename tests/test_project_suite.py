@@ -15,6 +15,8 @@ from helpers import BIN, ROOT, option, run, uv_env
 
 # The last line of a passing pytest run.
 PASSED = r"=+ \d+ passed(, \d+ subtests passed)? in [\d.]+s( \([\d:]+\))? =+"
+# How GitHub's Ubuntu runners run a `run:` step.
+GITHUB_BASH = ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c"]
 GIT_AS_TESTER = ["git", "-c", "user.name=Tester", "-c", "user.email=tester@example.com"]
 WORKFLOW = (
     ROOT / "{{cookiecutter.project_slug}}" / ".github" / "workflows" / "tests.yml"
@@ -105,17 +107,13 @@ def test_pre_commit_config_is_valid(baked):
 def test_pre_commit_ruff_passes_on_the_bake(baked, uv_home):
     # The hooks run ruff at the version their rev names (pre-commit fetches
     # ruff-pre-commit from GitHub, which this machine cannot reach).
-    config = yaml.safe_load(
-        (baked.project_path / ".pre-commit-config.yaml").read_text()
-    )
-    [repo] = config["repos"]
+    project = baked.project_path
+    [repo] = yaml.safe_load((project / ".pre-commit-config.yaml").read_text())["repos"]
     ruff = ["uvx", f"ruff@{repo['rev'].removeprefix('v')}"]
     env = uv_env(uv_home)
 
-    check = run(*ruff, "check", "--no-cache", cwd=baked.project_path, env=env)
-    form = run(
-        *ruff, "format", "--check", "--no-cache", cwd=baked.project_path, env=env
-    )
+    check = run(*ruff, "check", "--no-cache", cwd=project, env=env)
+    form = run(*ruff, "format", "--check", "--no-cache", cwd=project, env=env)
 
     assert repo["repo"] == "https://github.com/astral-sh/ruff-pre-commit"
     assert [hook["id"] for hook in repo["hooks"]] == ["ruff-check", "ruff-format"]
@@ -137,17 +135,7 @@ def test_workflow_passes_in_a_fresh_clone(options, entry, bake, uv_home, tmp_pat
     env["PATH"] = f"{python}{os.pathsep}{env['PATH']}"
 
     outputs = [
-        run(
-            "bash",
-            "--noprofile",
-            "--norc",
-            "-eo",
-            "pipefail",
-            "-c",
-            step["run"],
-            cwd=clone,
-            env=env,
-        ).stdout
+        run(*GITHUB_BASH, step["run"], cwd=clone, env=env).stdout
         for step in job["steps"]
         if "run" in step
     ]
