@@ -38,8 +38,8 @@ EVERY_OPTION = [
     for debug in (True, False)
 ]
 # The combinations served by real processes: debug only changes .env, and the
-# database adds the same settings and pages to every websocket choice (its own
-# tests, test_database.py, serve the other bakes with a database).
+# database adds the same settings and pages to every websocket choice, so one
+# bake with a database is served here (test_database.py serves it further).
 OPTIONS = [p for p in EVERY_OPTION if not p.values[0]["database"]] + [
     option(False, "channels", True),
 ]
