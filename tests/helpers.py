@@ -84,6 +84,10 @@ def run(*args, cwd, env=None, timeout=600):
     return result
 
 
+# git with an author, for commits the tests make.
+GIT_AS_TESTER = ["git", "-c", "user.name=Tester", "-c", "user.email=tester@example.com"]
+
+
 def uv_env(home, **extra):
     """The environment of a new uv user, from the uv_home fixture: uv and uvx on
     PATH, Python downloads off (uv must use an interpreter of this machine), no

@@ -7,17 +7,16 @@ import subprocess
 
 import pytest
 
-from helpers import BIN, ROOT, clean_env, run
+from helpers import BIN, GIT_AS_TESTER, ROOT, clean_env, run
 
-GIT = ["git", "-c", "user.name=Tester", "-c", "user.email=tester@example.com"]
 PROJECT_TEMPLATE = "{{cookiecutter.project_slug}}"
 ADDOPTS = 'addopts = ["-ra", "--strict-markers"]'
 
 
 def commit_all(repo, message, force=False):
     """Commit every file (force: the git-ignored ones too); the commit's hash."""
-    run(*GIT, "add", "--all", *["--force"] * force, cwd=repo)
-    run(*GIT, "commit", "-qm", message, cwd=repo)
+    run(*GIT_AS_TESTER, "add", "--all", *["--force"] * force, cwd=repo)
+    run(*GIT_AS_TESTER, "commit", "-qm", message, cwd=repo)
     return run("git", "rev-parse", "HEAD", cwd=repo).stdout.strip()
 
 

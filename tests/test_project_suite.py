@@ -11,13 +11,12 @@ from pathlib import Path
 import pytest
 import yaml
 
-from helpers import BIN, ROOT, option, run, uv_env
+from helpers import BIN, GIT_AS_TESTER, ROOT, option, run, uv_env
 
 # The last line of a passing pytest run.
 PASSED = r"=+ \d+ passed(, \d+ subtests passed)? in [\d.]+s( \([\d:]+\))? =+"
 # How GitHub's Ubuntu runners run a `run:` step.
 GITHUB_BASH = ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c"]
-GIT_AS_TESTER = ["git", "-c", "user.name=Tester", "-c", "user.email=tester@example.com"]
 WORKFLOW = (
     ROOT / "{{cookiecutter.project_slug}}" / ".github" / "workflows" / "tests.yml"
 )
