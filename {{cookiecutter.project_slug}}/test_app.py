@@ -2,9 +2,7 @@ import ast
 import inspect
 import json
 import os
-{%- if cookiecutter.websocket != "none" %}
 import re
-{%- endif %}
 import shlex
 import shutil
 import subprocess
@@ -17,6 +15,8 @@ import pytest
 from asgiref.testing import ApplicationCommunicator
 from django.apps import apps
 from django.conf import settings
+from django.http import HttpResponse
+from django.template import engines
 from django.test import (
     AsyncClient,
     SimpleTestCase,
@@ -24,9 +24,7 @@ from django.test import (
     TransactionTestCase,
     override_settings,
 )
-{%- if cookiecutter.websocket == "asgi" %}
 from django.urls import path
-{%- endif %}
 from django.utils.deprecation import MiddlewareMixin
 from django.utils.module_loading import import_string
 
@@ -35,11 +33,7 @@ import app
 APP = Path(__file__).with_name("app.py")
 KEY = "k" * 10 + "-a-test-key-that-is-long-enough-and-varied-0123456789"
 WEAK_KEY = "dev"
-MAKE_A_KEY = "python -c 'import secrets; print(secrets.token_urlsafe(50))'"
-KEY_ERROR = (
-    "django.core.exceptions.ImproperlyConfigured: DJANGO_SECRET_KEY is not set, "
-    f"or too weak for DEBUG off (security.W009); make a key: {MAKE_A_KEY}"
-)
+MAKE_A_KEY = "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
 CSP = {
     "default-src": "'none'",
     "script-src": "'self'",
@@ -52,10 +46,29 @@ CSP = {
 }
 
 
+def key_error(problem, env_file):
+    """The error app.py stops with when its key is missing or weak."""
+    return (
+        f"django.core.exceptions.ImproperlyConfigured: DJANGO_SECRET_KEY is {problem}"
+        f": put one in {env_file} (in a new clone, cp .env.example .env first) or "
+        f"the environment; make one with: {MAKE_A_KEY}"
+    )
+
+
 def policy(header):
     """A Content-Security-Policy header as {directive: sources}."""
     return dict(directive.strip().split(" ", 1) for directive in header.split(";"))
 
+
+async def styled(request):
+    """A page with an inline style, as README.md's "Add a style" writes one."""
+    page = engines["django"].from_string(
+        '<style nonce="{{ "{{" }} CSP_NONCE {{ "}}" }}">h1 { color: teal; }</style>'
+    )
+    return HttpResponse(page.render({}, request))
+
+
+urlpatterns = [path("styled/", styled)]  # for the tests that use this module
 
 SHOW_SETTINGS = """
 import json
@@ -141,24 +154,34 @@ class IndexTests(PageTestCase):
         )
 
     async def test_sends_a_strict_content_security_policy(self):
-        response = await self.async_client.get("/")
-{% if cookiecutter.websocket == "none" %}
-        # No script on the page, so no nonce: scripts only from this site.
+        response = await self.async_client.get("/nowhere/")
+
+        # A page that uses no nonce: everything from this site only.
         self.assertEqual(policy(response["Content-Security-Policy"]), CSP)
-{%- else %}
-        nonce = re.search(r'<script nonce="([^"]+)">', response.text)[1]
+
+    @override_settings(ROOT_URLCONF=__name__)
+    async def test_a_page_that_uses_the_nonce_allows_its_inline_styles_and_scripts(
+        self,
+    ):
+        response = await self.async_client.get("/styled/")
+
+        nonce = re.search(r'<style nonce="([^"]+)">', response.text)[1]
         self.assertEqual(
             policy(response["Content-Security-Policy"]),
-            CSP | {"script-src": f"'self' 'nonce-{nonce}'"},
+            CSP
+            | {
+                "script-src": f"'self' 'nonce-{nonce}'",
+                "style-src": f"'self' 'nonce-{nonce}'",
+            },
         )
 
+    @override_settings(ROOT_URLCONF=__name__)
     async def test_each_response_has_a_nonce_of_its_own(self):
-        first = await self.async_client.get("/")
-        second = await self.async_client.get("/")
+        first = await self.async_client.get("/styled/")
+        second = await self.async_client.get("/styled/")
 
         sources = [policy(r["Content-Security-Policy"]) for r in (first, second)]
-        self.assertNotEqual(sources[0]["script-src"], sources[1]["script-src"])
-{%- endif %}
+        self.assertNotEqual(sources[0]["style-src"], sources[1]["style-src"])
 
     async def test_post_without_csrf_token_is_refused(self):
         client = AsyncClient(enforce_csrf_checks=True)
@@ -394,10 +417,12 @@ def test_passes_the_deploy_check(python):
         pytest.param("django-insecure-" + KEY, id="insecure-prefix"),
     ],
 )
-def test_weak_key_is_refused_with_debug_off(python, key):
+def test_weak_key_is_refused_with_debug_off(python, tmp_path, key):
     result = python("-c", "import app", DJANGO_SECRET_KEY=key, DJANGO_DEBUG="0")
 
-    assert error_of(result) == KEY_ERROR
+    assert error_of(result) == key_error(
+        "too weak for DEBUG off (security.W009)", tmp_path / ".env"
+    )
 
 
 def test_weak_key_is_allowed_with_debug_on(python):
@@ -407,10 +432,39 @@ def test_weak_key_is_allowed_with_debug_on(python):
 
 
 @pytest.mark.parametrize("debug", ["0", "1"])
-def test_missing_secret_key_is_an_error(python, debug):
+def test_missing_secret_key_is_an_error(python, tmp_path, debug):
     result = python("-c", "import app", DJANGO_DEBUG=debug)
 
-    assert error_of(result) == KEY_ERROR
+    assert error_of(result) == key_error("not set", tmp_path / ".env")
+
+
+def test_the_key_error_names_the_file_django_env_file_names(python):
+    result = python("-c", "import app", DJANGO_ENV_FILE="/srv/site.env")
+
+    assert error_of(result) == key_error("not set", "/srv/site.env")
+
+
+def test_reads_the_file_django_env_file_names(python, tmp_path):
+    (tmp_path / "site.env").write_text(f"DJANGO_SECRET_KEY={KEY}\nDJANGO_DEBUG=1\n")
+
+    result = python("-c", SHOW_SETTINGS, DJANGO_ENV_FILE=str(tmp_path / "site.env"))
+
+    shown = json.loads(result.stdout)
+    assert (shown["SECRET_KEY"], shown["DEBUG"]) == (KEY, True)
+
+
+def test_the_production_check_ignores_a_dotenv_that_relaxes_it(python, tmp_path):
+    # What README.md's production check runs on a developer's machine.
+    dotenv = f"DJANGO_DEBUG=1\nDJANGO_SECURE_SSL_REDIRECT=0\nDJANGO_SECRET_KEY={KEY}\n"
+    (tmp_path / ".env").write_text(dotenv)
+    check = ["app.py", "check", "--deploy", "--fail-level", "WARNING"]
+
+    relaxed = python(*check)
+    production = python(*check, DJANGO_ENV_FILE="/dev/null", DJANGO_SECRET_KEY=KEY)
+
+    assert relaxed.returncode == 1
+    assert (production.returncode, production.stderr) == (0, "")
+    assert production.stdout == "System check identified no issues (0 silenced).\n"
 
 
 def test_the_key_recipe_makes_a_key_django_calls_strong(python):
@@ -472,6 +526,11 @@ def websocket_scope(path, origin="http://localhost", host="localhost"):
     }
 
 
+def refused(path, reason):
+    """The line app.py logs when it refuses a websocket."""
+    return f"WARNING:root:Websocket {path} refused: {reason}"
+
+
 def compact(message):
     """An ASGI message without its None values (apps may leave them out)."""
     return {key: value for key, value in message.items() if value is not None}
@@ -497,14 +556,16 @@ class ApplicationTests(SimpleTestCase):
             await unknown.wait(timeout=1)
 {%- if cookiecutter.websocket == "none" %}
 
-    async def test_refuses_websockets(self):
+    async def test_refuses_websockets_in_one_log_line(self):
         socket = ApplicationCommunicator(app.application, websocket_scope("/ws/"))
 
-        await socket.send_input({"type": "websocket.connect"})
-        reply = await socket.receive_output()
-        await socket.wait(timeout=1)
+        with self.assertLogs(level="WARNING") as logs:
+            await socket.send_input({"type": "websocket.connect"})
+            reply = await socket.receive_output()
+            await socket.wait(timeout=1)
 
         self.assertEqual(reply, {"type": "websocket.close"})
+        self.assertEqual(logs.output, [refused("/ws/", "this site speaks HTTP only")])
 {%- else %}
 
 
@@ -541,35 +602,40 @@ class WebsocketTests(SocketTestCase):
 
         self.assertEqual(compact(echo), {"type": "websocket.send", "bytes": data})
 
-    async def test_refuses_a_foreign_origin(self):
-        socket, reply = await self.connect("/ws/echo/", origin="https://evil.example")
-        await self.disconnect(socket)
+    async def refusal(self, path, **headers):
+        """Connect; return the app's reply and what it logged."""
+        with self.assertLogs(level="WARNING") as logs:
+            socket, reply = await self.connect(path, **headers)
+            await self.disconnect(socket)
+        return reply, logs.output
 
-        self.assertEqual(reply, {"type": "websocket.close"})
+    async def test_refuses_a_foreign_host_or_origin_saying_why(self):
+        cases = {
+            "foreign origin": ("localhost", "https://evil.example"),
+            "missing origin": ("localhost", None),
+            "null origin": ("localhost", "null"),
+            "foreign host": ("evil.example", "http://localhost"),
+        }
+        for case, (host, origin) in cases.items():
+            with self.subTest(case):
+                refusal = await self.refusal("/ws/echo/", host=host, origin=origin)
 
-    async def test_refuses_a_missing_origin(self):
-        socket, reply = await self.connect("/ws/echo/", origin=None)
-        await self.disconnect(socket)
+                reason = f"Host {host!r} and Origin {origin or ''!r} must be in"
+                self.assertEqual(
+                    refusal,
+                    (
+                        {"type": "websocket.close"},
+                        [refused("/ws/echo/", f"{reason} ALLOWED_HOSTS")],
+                    ),
+                )
 
-        self.assertEqual(reply, {"type": "websocket.close"})
+    async def test_refuses_an_unknown_path_saying_why(self):
+        refusal = await self.refusal("/ws/nowhere/")
 
-    async def test_refuses_a_null_origin(self):
-        socket, reply = await self.connect("/ws/echo/", origin="null")
-        await self.disconnect(socket)
-
-        self.assertEqual(reply, {"type": "websocket.close"})
-
-    async def test_refuses_a_foreign_host(self):
-        socket, reply = await self.connect("/ws/echo/", host="evil.example")
-        await self.disconnect(socket)
-
-        self.assertEqual(reply, {"type": "websocket.close"})
-
-    async def test_refuses_an_unknown_path(self):
-        socket, reply = await self.connect("/ws/nowhere/")
-        await self.disconnect(socket)
-
-        self.assertEqual(reply, {"type": "websocket.close"})
+        self.assertEqual(
+            refusal,
+            ({"type": "websocket.close"}, [refused("/ws/nowhere/", "no route")]),
+        )
 {%- endif %}
 {%- if cookiecutter.websocket == "asgi" %}
 
@@ -692,9 +758,11 @@ def test_chat_closes_cleanly_when_redis_is_out_of_reach(python):
     # Nothing listens on port 1: connecting to Redis fails at once.
     result = python("-c", CHAT, DJANGO_SECRET_KEY=KEY, REDIS_URL="redis://127.0.0.1:1")
 
+    [logged] = result.stderr.splitlines()  # one line, no traceback
     assert result.stdout == "{'type': 'websocket.close', 'code': 1011}\n"
-    assert "Chat closed: the channel layer is unavailable (" in result.stderr
-    assert "Traceback" not in result.stderr
+    assert " WARNING  Websocket /ws/chat/tea/ closed: Redis: Error 111 connecting " in (
+        logged
+    )
 {%- endif %}
 {%- if cookiecutter.database %}
 
@@ -719,6 +787,13 @@ class GuestbookTests(TestCase):
         self.assertRedirects(response, "/", fetch_redirect_response=False)
         entries = [(e.name, e.message) async for e in app.Entry.objects.all()]
         self.assertEqual(entries, [("Ada", "Hi")])
+
+    async def test_the_redirect_keeps_the_query_string(self):
+        response = await self.async_client.post(
+            "/?name=Bob", {"name": "Ada", "message": "Hi"}
+        )
+
+        self.assertRedirects(response, "/?name=Bob", fetch_redirect_response=False)
 
     async def test_escapes_what_an_entry_says(self):
         await app.Entry.objects.acreate(name="<i>", message="<script>")
@@ -799,7 +874,15 @@ class AdminTests(TestCase):
 
 SHOW_ENTRIES = """
 import app
-print([(e.name, e.message) for e in app.Entry.objects.all()])
+print([(e.name, e.message, e.added_by_a_test) for e in app.Entry.objects.all()])
+"""
+# The index page, asked for the way a browser would ask daphne.
+SHOW_INDEX = """
+import app
+from django.test import Client
+client = Client(raise_request_exception=False, SERVER_NAME="localhost")
+response = client.get("/", secure=True)
+print(response.status_code, b"no such table" in response.content)
 """
 
 
@@ -816,21 +899,38 @@ def test_a_new_field_migrates_and_keeps_the_entries(python, tmp_path):
     add = "app.Entry.objects.create(name='Ada', message='Hi')"
     python("-c", f"import app; {add}", DJANGO_SECRET_KEY=KEY)
     model = tmp_path / "app.py"
-    model.write_text(
-        model.read_text().replace(
-            "    created = models.DateTimeField(auto_now_add=True)\n",
-            "    created = models.DateTimeField(auto_now_add=True)\n"
-            "    likes = models.PositiveIntegerField(default=0)\n",
-        )
-    )
+    field = "    created = models.DateTimeField(auto_now_add=True)\n"
+    assert field in model.read_text()
+    new_field = "    added_by_a_test = models.BooleanField(default=True)\n"
+    model.write_text(model.read_text().replace(field, field + new_field))
+    migrations = set((tmp_path / "migrations").glob("*.py"))
 
     made = python("app.py", "makemigrations", DJANGO_SECRET_KEY=KEY)
     applied = python("app.py", "migrate", DJANGO_SECRET_KEY=KEY)
     shown = python("-c", SHOW_ENTRIES, DJANGO_SECRET_KEY=KEY)
 
-    assert "migrations/0002_entry_likes.py" in made.stdout
-    assert "Applying app.0002_entry_likes... OK" in applied.stdout
-    assert shown.stdout == "[('Ada', 'Hi')]\n"
+    assert (made.returncode, applied.returncode) == (0, 0)
+    assert len(set((tmp_path / "migrations").glob("*.py")) - migrations) == 1
+    assert shown.stdout == "[('Ada', 'Hi', True)]\n"
+
+
+def test_without_migrate_debug_shows_the_error(python):
+    result = python("-c", SHOW_INDEX, DJANGO_SECRET_KEY=KEY, DJANGO_DEBUG="1")
+
+    assert result.stdout == "500 True\n"
+    assert "Unapplied migrations" not in result.stderr
+
+
+def test_without_migrate_the_log_says_to_run_it(python):
+    result = python("-c", SHOW_INDEX, DJANGO_SECRET_KEY=KEY, DJANGO_DEBUG="0")
+
+    hints = [line for line in result.stderr.splitlines() if " ERROR " in line]
+    assert result.stdout == "500 False\n"
+    assert hints[0].endswith(
+        " ERROR    Unapplied migrations: run `python app.py migrate` "
+        "(or `uv run app.py migrate`)"
+    )
+    assert hints[1].endswith(" ERROR    Internal Server Error: /")
 
 
 def test_createsuperuser_takes_its_answers_from_the_environment(python):
