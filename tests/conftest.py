@@ -1,11 +1,14 @@
 """The template's fixtures: bakes and running servers (helpers live in helpers.py)."""
 
+import shutil
 import subprocess
 
 import pytest
+from playwright.sync_api import sync_playwright
 
 from helpers import (
     BIN,
+    CHROMIUM_ARGS,
     DAPHNE,
     DEPLOYED,
     OPTIONS,
@@ -13,7 +16,10 @@ from helpers import (
     ROOT,
     clean_env,
     daphne_serving,
+    free_port,
     only,
+    postgres_cluster,
+    postgres_program,
     production_copy,
     serving,
 )
@@ -120,3 +126,37 @@ def production(deployed, tmp_path_factory):
     env = clean_env(**PRODUCTION_ENV)
     with serving(DAPHNE, project, where / "daphne.log", env=env) as server:
         yield server
+
+
+# Module scope: Playwright's sync API runs an event loop while it is open, and
+# the other modules' tests start event loops of their own.
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium (Debian's), driven by Playwright."""
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip(
+            "no chromium on this machine, and tests/run.sh could not install "
+            "Debian's chromium package: the browser tests are skipped"
+        )
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=chromium, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory):
+    """A PostgreSQL cluster: (its data folder, its DATABASE_URL, its port)."""
+    if postgres_program("initdb") is None:
+        pytest.skip(
+            "no PostgreSQL here, and tests/run.sh could not install Debian's "
+            "postgresql package: the PostgreSQL tests are skipped"
+        )
+    data = postgres_cluster()
+    port = free_port()
+    url = f"postgres://postgres@127.0.0.1:{port}/postgres"
+    yield data, url, port
+    shutil.rmtree(data)

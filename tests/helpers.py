@@ -1,10 +1,12 @@
 """What the template's tests share: option combinations, servers, requests."""
 
+import contextlib
 import glob
 import http.client
 import os
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -84,6 +86,9 @@ def run(*args, cwd, env=None, timeout=600):
     return result
 
 
+# The last line of a passing pytest run.
+PASSED = r"=+ \d+ passed(, \d+ subtests passed)? in [\d.]+s( \([\d:]+\))? =+"
+
 # git with an author, for commits the tests make.
 GIT_AS_TESTER = ["git", "-c", "user.name=Tester", "-c", "user.email=tester@example.com"]
 
@@ -140,35 +145,44 @@ class Server:
 
 
 @contextmanager
-def serving(command, cwd, log, env=None, port=None, timeout=20):
+def serving(command, cwd, log, env=None, port=None, timeout=20, migrate=True):
     """Run a server command (with {port} in it) until the block ends.
 
     Yields a Server once the port accepts connections; the server's output goes
-    to the file log. Tests and the benchmark (bench/run.py) run servers so.
+    to the file log. Tests and the benchmark (bench/run.py) run servers so. A
+    bake with a database is migrated first (unless migrate is false), on a
+    SQLite file of this server's own unless env names a DATABASE_URL.
     """
     port = port or free_port()
     env = env or clean_env()
-    if (Path(cwd) / "migrations").is_dir():
-        # A bake with a database, migrated: unless env names one, a SQLite file
-        # of this server's own.
+    if migrate and (Path(cwd) / "migrations").is_dir():
         env = {"DATABASE_URL": f"sqlite:///{log.parent / 'db.sqlite3'}"} | env
-        migrate = [sys.executable, "app.py", "migrate", "--verbosity", "0"]
-        subprocess.run(migrate, cwd=cwd, env=env, check=True)
+        migrating = [sys.executable, "app.py", "migrate", "--verbosity", "0"]
+        subprocess.run(migrating, cwd=cwd, env=env, check=True)
     with log.open("w") as out:
         started = time.perf_counter()
+        # A session of its own: stopping it stops what it started too (the
+        # child of `uv run`, or of runserver's reloader).
         process = subprocess.Popen(
             [str(arg).format(port=port) for arg in command],
             cwd=cwd,
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
         wait_for_port(port, process, log, timeout)
         yield Server(f"http://127.0.0.1:{port}", log, process, started)
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        stop(process)
+
+
+def stop(process, timeout=10):
+    """SIGTERM a process started in a session of its own, and what it started."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    process.wait(timeout=timeout)
 
 
 def daphne_command(app):
@@ -216,9 +230,12 @@ def postgres_cluster():
     return data
 
 
-def postgres_command(data):
-    """The PostgreSQL server on data, in the foreground: one for serving()."""
-    return as_postgres(
+@contextmanager
+def serving_postgres(data, log, port=None):
+    """A PostgreSQL server on the cluster in data, in the foreground, until the
+    block ends; yields its Server once it answers queries (it accepts
+    connections a moment before)."""
+    command = as_postgres(
         [
             postgres_program("postgres"),
             "-D",
@@ -231,6 +248,13 @@ def postgres_command(data):
             f"unix_socket_directories={data}",
         ]
     )
+    with serving(command, data, log, port=port, migrate=False) as server:
+        ready = [postgres_program("pg_isready"), "-q", "-h", "127.0.0.1"]
+        deadline = time.monotonic() + 20
+        while subprocess.run([*ready, "-p", str(server.port)]).returncode != 0:
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        yield server
 
 
 def pg_ctl(data, action):
@@ -249,6 +273,34 @@ def daphne_serving(baked, tmp_path_factory):
 def production_copy(project, destination):
     """A copy of a baked project as it is deployed: without its .env."""
     return shutil.copytree(project, destination, ignore=shutil.ignore_patterns(".env"))
+
+
+# Headless Chromium as root on a machine with no network but loopback.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def open_page(browser, url):
+    """A new page at url, and the list its Content-Security-Policy violations
+    go to (as the console reports them)."""
+    page = browser.new_page()
+    violations = []
+    page.on(
+        "console",
+        lambda message: (
+            "Content Security Policy" in message.text
+            and violations.append(message.text)
+        ),
+    )
+    page.goto(url)
+    return page, violations
 
 
 # What the TLS-terminating proxy adds to every request it passes on.

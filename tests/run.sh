@@ -9,10 +9,10 @@ cd "$(dirname "$0")/.."
 # block, run for real), redis-server (rooms shared by two daphne processes),
 # npm (Mozilla's HTTP Observatory scanner grades that deployment), PostgreSQL
 # (Debian's postgresql, whose pg_ctlcluster is on PATH; the tests run its initdb
-# and server in a folder of their own). Without them, those tests are reported
-# as skipped.
+# and server in a folder of their own), sqlite3 (the README's backup commands).
+# Without them, those tests are reported as skipped.
 bash tests/setup.sh chromium nginx=nginx-light openssl redis-server npm \
-  pg_ctlcluster=postgresql
+  pg_ctlcluster=postgresql sqlite3
 
 # The scanner's install script downloads Chromium's HSTS preload list, which
 # only marks listed public domains as preloaded: an empty list is right for a

@@ -6,6 +6,7 @@ import sys
 import pytest
 
 from helpers import ROOT, clean_env
+from readme import UV, blocks, commands, section
 
 SLUG_ERROR = (
     "ERROR: project_slug {!r} is not valid: use lowercase ASCII letters, "
@@ -145,3 +146,29 @@ def test_an_empty_name_given_on_the_command_line_is_refused(cookiecutter_cli, tm
     assert result.returncode == 1
     assert result.stderr == "ERROR: project_name is empty; give the project a name.\n"
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("database", [False, True])
+@pytest.mark.parametrize("debug", [False, True])
+def test_a_bake_ends_with_the_readmes_way_to_see_the_site(
+    cookiecutter_cli, tmp_path, database, debug
+):
+    answers = [f"database={database}", f"debug={debug}"]
+
+    result = cookiecutter_cli("-o", tmp_path, ROOT, *answers)
+
+    readme = (tmp_path / "my_django_site" / "README.md").read_text()
+    set_up = blocks(section(readme, "## Set up and run"), "sh")[0]
+    steps = ["cd my_django_site", *commands(set_up, UV)]
+    assert result.stdout == f"Next: {' && '.join(steps)}\n"
+
+
+def test_a_failing_bake_says_no_next_step(cookiecutter_cli, tmp_path):
+    # .env cannot be written where a folder of that name stands.
+    (tmp_path / "my_django_site" / ".env").mkdir(parents=True)
+
+    result = cookiecutter_cli("-o", tmp_path, "--overwrite-if-exists", ROOT)
+
+    assert result.returncode == 1
+    assert "Next:" not in result.stdout
+    assert "IsADirectoryError" in result.stderr

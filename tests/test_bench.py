@@ -10,6 +10,7 @@ HTTP = [
     "original demo",
     "bare ASGI hello",
     "template (default)",
+    "template (default), no event-loop hooks",
     "template (asgi)",
     "template (channels)",
 ]
@@ -56,4 +57,5 @@ def test_one_short_round_reports_every_contender(tmp_path):
     assert all(figures["rps"] > 0 for figures in results["database"].values())
     assert list(results["broadcast"]) == ["in memory, 1 process", "Redis, 2 processes"]
     assert results["http"]["original demo"]["rps_vs_demo"] == 1
+    assert results["speed_section"] > 0
     assert "| template (default) |" in result.stdout

@@ -5,60 +5,15 @@ import subprocess
 import sys
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from helpers import DAPHNE, clean_env, daphne_serving, serving
-
-# Headless Chromium as root on a machine with no network but loopback.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-# Module scope: Playwright's sync API runs an event loop while it is open, and
-# the other modules' tests start event loops of their own.
-@pytest.fixture(scope="module")
-def browser():
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        pytest.skip(
-            "no chromium on this machine, and tests/run.sh could not install "
-            "Debian's chromium package: the browser tests are skipped"
-        )
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=chromium, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
+from helpers import DAPHNE, clean_env, daphne_serving, open_page, serving
 
 
 @pytest.fixture(scope="session")
 def daphne_site(baked_websocket, tmp_path_factory):
     with daphne_serving(baked_websocket, tmp_path_factory) as server:
         yield server.url
-
-
-def open_page(browser, url):
-    """A new page at url, and the list its Content-Security-Policy violations
-    go to (as the console reports them)."""
-    page = browser.new_page()
-    violations = []
-    page.on(
-        "console",
-        lambda message: (
-            "Content Security Policy" in message.text
-            and violations.append(message.text)
-        ),
-    )
-    page.goto(url)
-    return page, violations
 
 
 def test_page_echoes_what_you_type_under_its_csp(browser, daphne_site):

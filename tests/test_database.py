@@ -2,6 +2,7 @@
 SQLite and on a real PostgreSQL: no acknowledged entry is ever lost."""
 
 import asyncio
+import json
 import re
 import shutil
 import signal
@@ -20,15 +21,13 @@ from helpers import (
     PRODUCTION_ENV,
     VIA_PROXY,
     clean_env,
-    free_port,
     get,
     open_socket,
     pg_ctl,
-    postgres_cluster,
-    postgres_command,
-    postgres_program,
     production_copy,
     serving,
+    serving_postgres,
+    wait_for_log,
 )
 
 ENV = clean_env(**PRODUCTION_ENV)
@@ -164,28 +163,65 @@ def test_serves_the_admins_collected_static_files(project, tmp_path):
     assert "immutable" in headers["Cache-Control"]
 
 
+def test_collected_files_are_served_after_a_restart(project, tmp_path):
+    # README: daphne reads the list of collected files when it starts.
+    copy = shutil.copytree(project, tmp_path / "project")
+    with guestbook(copy, tmp_path / "before.log") as before:
+        (copy / "static").mkdir()  # where Django finds the app's own files
+        (copy / "static" / "site.css").write_text("h1 { color: teal; }\n")
+        collect = [sys.executable, "app.py", "collectstatic", "--noinput", "-v0"]
+        subprocess.run(collect, cwd=copy, env=ENV, check=True)
+        manifest = json.loads((copy / "staticfiles" / "staticfiles.json").read_text())
+        css = f"/static/{manifest['paths']['site.css']}"
+        not_yet = get(before.url, css, headers=VIA_PROXY)[0]
+    with guestbook(copy, tmp_path / "after.log") as after:
+        status, _, body = get(after.url, css, headers=VIA_PROXY)
+        admin = get(after.url, "/admin/login/", headers=VIA_PROXY)[0]
+
+    assert not_yet == 404
+    assert (status, body) == (200, b"h1 { color: teal; }\n")
+    assert admin == 200  # collecting twice broke nothing
+
+
+def without_migrations(project, tmp_path, debug):
+    """daphne serving project on a database that was never migrated: the
+    answer to "/", and the log."""
+    database = tmp_path / "not-migrated.sqlite3"
+    env = ENV | {"DJANGO_DEBUG": debug, "DATABASE_URL": f"sqlite:///{database}"}
+    log = tmp_path / "daphne.log"
+    with serving(DAPHNE, project, log, env=env, migrate=False) as server:
+        answer = get(server.url, headers=VIA_PROXY)
+        return answer, wait_for_log(log, " ERROR    Internal Server Error: /\n")
+
+
+def test_without_migrations_debug_shows_the_cause(project, tmp_path):
+    (status, _, page), log = without_migrations(project, tmp_path, debug="1")
+
+    assert status == 500
+    assert b"no such table" in page  # Django's debug page
+    assert "Unapplied migrations" not in log
+
+
+def test_without_migrations_the_log_says_to_migrate(project, tmp_path):
+    (status, headers, page), log = without_migrations(project, tmp_path, debug="0")
+
+    assert status == 500
+    assert "Retry-After" not in headers
+    assert b"<h1>Server Error (500)</h1>" in page
+    assert b"no such table" not in page
+    assert (
+        " ERROR    Unapplied migrations: run `python app.py migrate` "
+        "(or `uv run app.py migrate`)\n"
+    ) in log
+
+
 # PostgreSQL: a real server of the tests' own, on a free port.
-
-
-@pytest.fixture(scope="module")
-def postgres(tmp_path_factory):
-    """A PostgreSQL cluster: (its data folder, its DATABASE_URL, its port)."""
-    if postgres_program("initdb") is None:
-        pytest.skip(
-            "no PostgreSQL here, and tests/run.sh could not install Debian's "
-            "postgresql package: the PostgreSQL tests are skipped"
-        )
-    data = postgres_cluster()
-    port = free_port()
-    url = f"postgres://postgres@127.0.0.1:{port}/postgres"
-    yield data, url, port
-    shutil.rmtree(data)
 
 
 @pytest.fixture
 def postgres_running(postgres, tmp_path):
     data, url, port = postgres
-    with serving(postgres_command(data), data, tmp_path / "postgres.log", port=port):
+    with serving_postgres(data, tmp_path / "postgres.log", port=port):
         yield url
 
 
@@ -213,7 +249,7 @@ def test_survives_postgresql_going_away_and_coming_back(
         down_status, down_headers, down_page = get(server.url, headers=VIA_PROXY)
         echo = asyncio.run(echo_over_websocket(server.url))
         log_while_down = server.log.read_text()
-        with serving(postgres_command(data), data, tmp_path / "again.log", port=port):
+        with serving_postgres(data, tmp_path / "again.log", port=port):
             after = get(server.url, headers=VIA_PROXY)[0]
 
     assert (before, down_status, after) == (200, 503, 200)

@@ -5,6 +5,7 @@ import http.client
 import json
 import os
 import re
+import shlex
 import shutil
 import ssl
 import subprocess
@@ -25,6 +26,7 @@ from helpers import (
     serving,
     wait_for_port,
 )
+from readme import VENV, blocks, commands, section
 
 
 def snippet(project, language):
@@ -59,16 +61,15 @@ def test_systemd_unit_verifies(deployed, tmp_path):
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
 
 
-# As the README runs it in production.
-PROXIED_DAPHNE = [
-    BIN / "daphne",
-    "--bind",
-    "127.0.0.1",
-    "--port",
-    "{port}",
-    "--proxy-headers",
-    "app:application",
-]
+def proxied_daphne(project):
+    """daphne as the README runs it behind the proxy (on serving()'s port)."""
+    readme = (project / "README.md").read_text()
+    block = blocks(section(readme, "### daphne behind a reverse proxy"), "sh")[0]
+    program, *arguments = shlex.split(commands(block, VENV)[0])
+    assert program == "daphne"
+    return [BIN / "daphne", *[a.replace("8000", "{port}") for a in arguments]]
+
+
 # Mozilla's scanner takes a host name and no ports: it meets nginx on ports 80
 # and 443 of a loopback address of their own, as it would meet a real site.
 SCANNED_ADDRESS = "127.0.80.43"
@@ -125,7 +126,8 @@ def behind_nginx(project, certificate, where, address="127.0.0.1", ports=None):
     deployed = production_copy(project, where / "project")
     hosts = f"example.com,{SCANNED_ADDRESS}"
     env = clean_env(**{**PRODUCTION_ENV, "DJANGO_ALLOWED_HOSTS": hosts})
-    with serving(PROXIED_DAPHNE, deployed, where / "daphne.log", env=env) as daphne:
+    command = proxied_daphne(deployed)
+    with serving(command, deployed, where / "daphne.log", env=env) as daphne:
         http_port, https_port = ports or (free_port(), free_port())
         cert, key = certificate
         block = (

@@ -50,25 +50,45 @@ def test_refuses_blank_names(name):
     assert error == "ERROR: project_name is empty; give the project a name."
 
 
-def test_secret_key_is_the_readme_recipe():
-    key = post_gen.make_secret_key()
+def test_write_env_adds_a_key_to_the_example_in_a_private_file(tmp_path):
+    (tmp_path / ".env.example").write_text("# Settings\nDJANGO_DEBUG=1\n")
 
-    assert len(key) == 67  # secrets.token_urlsafe(50)
-    assert re.fullmatch(r"[A-Za-z0-9_-]+", key)
+    post_gen.write_env(tmp_path)
+
+    *example, key_line = (tmp_path / ".env").read_text().splitlines()
+    name, key = key_line.split("=", 1)
+    assert example == ["# Settings", "DJANGO_DEBUG=1"]
+    assert name == "DJANGO_SECRET_KEY"
+    assert re.fullmatch(r"[A-Za-z0-9_-]{67}", key)  # secrets.token_urlsafe(50)
+    assert stat.S_IMODE((tmp_path / ".env").stat().st_mode) == 0o600
 
 
-def test_add_secret_key_appends_and_makes_the_file_private(tmp_path):
-    env_file = tmp_path / ".env"
-    env_file.write_text("DJANGO_DEBUG=1\n")
-    env_file.chmod(0o644)
+def test_write_env_fails_without_an_example_and_writes_no_key(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        post_gen.write_env(tmp_path)
 
-    post_gen.add_secret_key(env_file)
+    assert (tmp_path / ".env").read_text() == ""
 
-    first, second = env_file.read_text().splitlines()
-    assert first == "DJANGO_DEBUG=1"
-    assert second.startswith("DJANGO_SECRET_KEY=")
-    assert len(second.removeprefix("DJANGO_SECRET_KEY=")) == 67
-    assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
+
+RUN = "uv run --isolated --with-requirements app.py daphne app:application"
+
+
+@pytest.mark.parametrize(
+    ("database", "debug", "line"),
+    [
+        (False, True, f"Next: cd site && {RUN}"),
+        (False, False, f"Next: cd site && {RUN}"),
+        (True, True, f"Next: cd site && uv run app.py migrate && {RUN}"),
+        (
+            True,
+            False,
+            "Next: cd site && uv run app.py migrate && "
+            f"uv run app.py collectstatic --noinput && {RUN}",
+        ),
+    ],
+)
+def test_next_step_is_what_to_type_to_see_the_site(database, debug, line):
+    assert post_gen.next_step("site", database, debug) == line
 
 
 # Property-based tests: any name a person could type.

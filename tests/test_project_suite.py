@@ -1,20 +1,29 @@
-"""The baked project as its user gets it: from a git URL, in a fresh clone, on its
-own CI workflow, and by the README's pip route."""
+"""The baked project as its user gets it: from a git URL, and in a fresh clone,
+on its own CI workflow."""
 
 import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from helpers import BIN, GIT_AS_TESTER, ROOT, option, run, uv_env
+from helpers import (
+    BIN,
+    GIT_AS_TESTER,
+    PASSED,
+    ROOT,
+    clean_env,
+    get,
+    greeting,
+    option,
+    run,
+    serving,
+    uv_env,
+)
 
-# The last line of a passing pytest run.
-PASSED = r"=+ \d+ passed(, \d+ subtests passed)? in [\d.]+s( \([\d:]+\))? =+"
 # How GitHub's Ubuntu runners run a `run:` step.
 GITHUB_BASH = ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c"]
 WORKFLOW = (
@@ -144,21 +153,6 @@ def test_workflow_passes_in_a_fresh_clone(options, entry, bake, uv_home, tmp_pat
     assert re.fullmatch(PASSED, outputs[-1].splitlines()[-1])
 
 
-def test_pip_route_passes_beside_its_dotenv(bake, tmp_path):
-    # The README's pip route in the developer's own checkout, whose .env (DEBUG
-    # on) must not change a result.
-    baked = bake({"debug": True, "websocket": "channels", "database": True})
-    project = shutil.copytree(baked.project_path, tmp_path / "project")
-    python = project / ".venv" / "bin" / "python"
-
-    run(sys.executable, "-m", "venv", ".venv", cwd=project)
-    run(python, "-m", "pip", "install", "-q", "-r", "requirements-dev.txt", cwd=project)
-    tests = run(python, "-m", "pytest", "-p", "no:cacheprovider", cwd=project)
-
-    assert "DJANGO_DEBUG=1\n" in (project / ".env").read_text()
-    assert re.fullmatch(PASSED, tests.stdout.splitlines()[-1])
-
-
 def test_bakes_from_a_git_url(cookiecutter_cli, cookies, tmp_path):
     # The path `cookiecutter gh:owner/repo` takes: clone the repository, then bake.
     bare = tmp_path / "template.git"
@@ -179,3 +173,33 @@ def files_of(project):
         for p in project.rglob("*")
         if p.is_file()
     }
+
+
+def test_readme_pip_commands_bake_and_serve(tmp_path):
+    # The template README's pip route, baking this checkout (a bare git clone
+    # of it, as `gh:` is fetched), with pipx from PyPI, and daphne on a free
+    # port in bash's place (so that stopping bash stops it).
+    readme = (ROOT / "README.md").read_text()
+    lines = re.search(r"With pip instead.*?```sh\n(.*?)\n```", readme, re.S)[1]
+    run("git", "clone", "-q", "--bare", ROOT, tmp_path / "template.git", cwd=tmp_path)
+    (tmp_path / "cookiecutter.yaml").write_text(
+        f"cookiecutters_dir: {tmp_path / 'templates'}\nreplay_dir: {tmp_path}\n"
+    )
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "pipx").symlink_to(BIN / "pipx")
+    script = lines.replace(
+        "gh:<owner>/<repo>", f"git+file://{tmp_path / 'template.git'}"
+    ).replace("&& daphne app:application", "&& exec daphne -p {port} app:application")
+    env = clean_env(
+        PATH=f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}",
+        PIPX_HOME=str(tmp_path / "pipx"),
+        COOKIECUTTER_CONFIG=str(tmp_path / "cookiecutter.yaml"),
+    )
+
+    with serving(
+        ["bash", "-c", script], tmp_path, tmp_path / "log", env, timeout=300
+    ) as s:
+        status, _, body = get(s.url, "/?name=Django%20user")
+
+    assert (status, greeting(body)) == (200, b"Hello, Django user!")
+    assert (tmp_path / "my_django_site" / ".venv" / "bin" / "daphne").exists()

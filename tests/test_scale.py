@@ -140,6 +140,6 @@ def test_chat_survives_a_redis_outage_without_a_restart(deployed_channels, tmp_p
     assert before == after == {"message": "Still here"}
     assert http_status == 200
     assert chat_refused == 403  # closed before it was accepted
-    assert "Chat closed: the channel layer is unavailable (" in log
+    assert "WARNING  Websocket /ws/chat/tea/ closed: Redis: Error " in log
     assert "Traceback" not in log
     assert "Killed 0 pending application instances" in log

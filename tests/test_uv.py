@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from helpers import EVERY_OPTION, ROOT, get, greeting, run, serving, uv_env
+from helpers import ROOT, get, greeting, option, run, serving, uv_env
 
 UV_RUNSERVER = ["uv", "run", "app.py", "runserver", "--noreload", "127.0.0.1:{port}"]
 UV_DAPHNE = [
@@ -14,9 +14,17 @@ UV_DAPHNE = [
 ]
 
 
-@pytest.fixture(params=EVERY_OPTION)
+# Each websocket choice, with and without a database (debug only changes .env).
+UV_OPTIONS = [
+    option(True, websocket, database)
+    for websocket in ("none", "asgi", "channels")
+    for database in (False, True)
+]
+
+
+@pytest.fixture(params=UV_OPTIONS)
 def project(request, bake, tmp_path):
-    """A copy of each bake, with its .env, as the user has it after baking."""
+    """A copy of a bake, with its .env, as the user has it after baking."""
     return shutil.copytree(bake(request.param).project_path, tmp_path / "project")
 
 

@@ -84,25 +84,48 @@ def test_echoes_text_and_bytes(site):
     assert "Traceback" not in log.read_text()
 
 
+# Why the app refuses, as it logs it ({host} is the server's host:port).
+def hosts_rule(host, origin):
+    return f"Host {host!r} and Origin {origin!r} must be in ALLOWED_HOSTS"
+
+
 @pytest.mark.parametrize(
-    ("path", "headers"),
+    ("path", "headers", "reason"),
     [
         pytest.param(
-            "/ws/echo/", {"origin": "http://evil.example"}, id="foreign-origin"
+            "/ws/echo/",
+            {"origin": "http://evil.example"},
+            hosts_rule("{host}", "http://evil.example"),
+            id="foreign-origin",
         ),
-        pytest.param("/ws/echo/", {"origin": None}, id="missing-origin"),
-        pytest.param("/ws/echo/", {"origin": "null"}, id="null-origin"),
-        pytest.param("/ws/echo/", {"host": "evil.example"}, id="foreign-host"),
-        pytest.param("/ws/nowhere/", {}, id="unknown-path"),
+        pytest.param(
+            "/ws/echo/", {"origin": None}, hosts_rule("{host}", ""), id="missing-origin"
+        ),
+        pytest.param(
+            "/ws/echo/",
+            {"origin": "null"},
+            hosts_rule("{host}", "null"),
+            id="null-origin",
+        ),
+        pytest.param(
+            "/ws/echo/",
+            {"host": "evil.example"},
+            hosts_rule("evil.example:{port}", "http://{host}"),
+            id="foreign-host",
+        ),
+        pytest.param("/ws/nowhere/", {}, "no route", id="unknown-path"),
     ],
 )
-def test_refuses_at_the_handshake(site, path, headers):
+def test_refuses_at_the_handshake_saying_why(site, path, headers, reason):
     url, log = site
+    parts = urlsplit(url)
 
     status = handshake_status(url, path, **headers)
 
+    why = reason.format(host=parts.netloc, port=parts.port)
+    text = wait_for_log(log, f" WARNING  Websocket {path} refused: {why}\n")
     assert status == 403
-    assert "Traceback" not in log.read_text()
+    assert "Traceback" not in text
 
 
 def test_http_still_works_beside_websockets(site):
@@ -148,8 +171,10 @@ def test_http_only_variant_refuses_websockets(bake, tmp_path_factory):
     with served("daphne", http_only, tmp_path_factory) as (url, log):
         status = handshake_status(url, "/ws/echo/")
         text = wait_for_log(log, "WSREJECT /ws/echo/")
+        refusal = "WARNING  Websocket /ws/echo/ refused: this site speaks HTTP only"
 
     assert status == 403
+    assert refusal in text
     assert "Traceback" not in text
     assert "ERROR" not in text
 
