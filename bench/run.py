@@ -35,9 +35,9 @@ from helpers import (
     clean_env,
     daphne_command,
     postgres_cluster,
-    postgres_command,
     postgres_program,
     serving,
+    serving_postgres,
 )
 
 REFERENCE = ROOT / "bench" / "reference"
@@ -81,6 +81,21 @@ class Contender:
     def serving(self, work):
         log = work / (re.sub(r"\W+", "-", self.name) + ".log")
         return serving(daphne_command(self.app), self.cwd, log, clean_env(**self.env))
+
+
+def without_event_loop_hooks(project, destination):
+    """A copy of the default bake without app.py's speed section: Django's own
+    thread hops for every middleware hook (to measure what the section does)."""
+    copy = shutil.copytree(project, destination)
+    app = (copy / "app.py").read_text()
+    for patch in (
+        "    import_string(name).__acall__ = call_hooks_in_event_loop\n",
+        "    CsrfViewMiddleware.__acall__ = call_hooks_in_event_loop\n",
+    ):
+        assert app.count(patch) == 1, patch
+        app = app.replace(patch, "    pass\n")
+    (copy / "app.py").write_text(app)
+    return copy
 
 
 def seconds_to_first_200(server):
@@ -298,6 +313,12 @@ def benchmark(args, stack):
         Contender("original demo", REFERENCE, "demo:application"),
         Contender("bare ASGI hello", REFERENCE, "hello:application"),
         Contender("template (default)", bakes["none"], "app:application", production),
+        Contender(
+            "template (default), no event-loop hooks",
+            without_event_loop_hooks(bakes["none"], work / "no-hooks"),
+            "app:application",
+            production,
+        ),
         Contender("template (asgi)", bakes["asgi"], "app:application", production),
         Contender(
             "template (channels)", bakes["channels"], "app:application", production
@@ -328,9 +349,7 @@ def benchmark(args, stack):
     if postgres_program("initdb"):
         cluster = postgres_cluster()
         stack.callback(shutil.rmtree, cluster)
-        postgres = stack.enter_context(
-            serving(postgres_command(cluster), cluster, work / "postgres.log")
-        )
+        postgres = stack.enter_context(serving_postgres(cluster, work / "postgres.log"))
         url = f"postgres://postgres@127.0.0.1:{postgres.port}/postgres"
         database += guestbook_contenders(guestbook, production, url)
     db_rounds = {c.name: [] for c in database}
@@ -385,8 +404,13 @@ def benchmark(args, stack):
             if rounds
         },
     }
-    demo = results["http"]["original demo"]
-    for figures in results["http"].values():
+    http = results["http"]
+    results["speed_section"] = (
+        http["template (default)"]["rps"]
+        / http["template (default), no event-loop hooks"]["rps"]
+    )
+    demo = http["original demo"]
+    for figures in http.values():
         figures["rps_vs_demo"] = figures["rps"] / demo["rps"]
         figures["p99_vs_demo"] = figures["p99_ms"] / demo["p99_ms"]
         figures["start_vs_demo"] = figures["start_s"] / demo["start_s"]
@@ -428,6 +452,9 @@ def table(results):
             f"| {f['start_vs_demo']:.2f}x | {f['peak_rss_mib']:.0f} |"
         )
     lines += [
+        "",
+        "app.py's speed section (middleware hooks in the event loop): "
+        f"{results['speed_section']:.2f}x the default bake's requests/s without it.",
         "",
         "The database bake's guestbook page (20 entries listed), async as baked",
         "against the same page as a sync view:",
