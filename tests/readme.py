@@ -2,9 +2,9 @@
 
 The tests take the code and commands they run from the README itself, so that
 the README cannot drift from what works. A command's route is the program it
-runs: `uv` and `uvx` are the uv route; `python`, `pip`, `daphne`, `python3 -m
-venv` and `. .venv/bin/activate` the virtual environment's; anything else
-(`cp`, `sqlite3`, `python3 -c`) belongs to both.
+runs: `uv` and `uvx` are the uv route; `python`, `pip`, `daphne`, `ruff`,
+`python3 -m venv` and `. .venv/bin/activate` the virtual environment's; anything else
+(`cp`, `git`, `sqlite3`, `python3 -c`) belongs to both.
 """
 
 import re
@@ -46,7 +46,8 @@ def route_of(command):
     """UV, VENV, or None for a command that belongs to both routes."""
     if re.search(r"(^|\s)uvx? ", command):
         return UV
-    if re.search(r"(^|\s)(python |pip |daphne |\. \.venv/|python3 -m venv )", command):
+    venv = r"(^|\s)(python |pip |daphne |ruff |\. \.venv/|python3 -m venv )"
+    if re.search(venv, command):
         return VENV
     return None
 

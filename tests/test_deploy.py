@@ -11,7 +11,7 @@ import ssl
 import subprocess
 from contextlib import contextmanager
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 from websockets.asyncio.client import connect
@@ -216,6 +216,42 @@ def test_nginx_passes_on_the_real_client_address_only(proxied):
     served = [line for line in lines if "name=spoof" in line]
     assert len(served) == 1
     assert served[0].startswith("127.0.0.1:")
+
+
+@pytest.fixture(scope="session")
+def proxied_guestbook(bake, certificate, tmp_path_factory):
+    project = bake({"debug": False, "websocket": "none", "database": True})
+    where = tmp_path_factory.mktemp("nginx")
+    with behind_nginx(project.project_path, certificate, where) as site:
+        yield site
+
+
+def test_nginx_passes_a_form_post_on_a_port_of_its_own(proxied_guestbook):
+    # A browser on https://example.com:port sends that Host and Origin; Django's
+    # CSRF check needs the port that nginx passes on.
+    site = f"example.com:{proxied_guestbook.https_port}"
+    _, headers, page = https(proxied_guestbook, headers={"Host": site})
+    form = {
+        "csrfmiddlewaretoken": re.search(
+            rb'name="csrfmiddlewaretoken" value="(\w+)"', page
+        )[1],
+        "name": "Ada",
+        "message": "Through nginx",
+    }
+
+    status, headers, _ = https(
+        proxied_guestbook,
+        method="POST",
+        body=urlencode(form),
+        headers={
+            "Host": site,
+            "Origin": f"https://{site}",
+            "Cookie": headers["Set-Cookie"].partition(";")[0],
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+    )
+
+    assert (status, headers["Location"]) == (302, "/")
 
 
 @pytest.fixture(scope="session")

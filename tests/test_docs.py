@@ -29,3 +29,12 @@ def test_template_is_bsd_3_clause_and_its_bakes_carry_no_license(bake):
     assert license.startswith("BSD 3-Clause License\n")
     assert "3. Neither the name of the copyright holder nor" in license
     assert [p.name for p in baked.rglob("*LICEN[CS]E*")] == []
+
+
+def test_template_readme_leads_in_at_most_about_200_lines():
+    readme = (ROOT / "README.md").read_text()
+
+    headings = re.findall(r"(?m)^## (.*)$", readme)
+
+    assert len(readme.splitlines()) <= 200
+    assert headings[:3] == ["What you get", "The two commands", "Options"]

@@ -14,7 +14,9 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pexpect
 import pytest
@@ -22,7 +24,6 @@ from playwright.sync_api import expect
 from websockets.sync.client import connect
 
 from helpers import (
-    GIT_AS_TESTER,
     PASSED,
     as_postgres,
     clean_env,
@@ -56,6 +57,12 @@ JOURNEYS = [
     ),
 ]
 USERNAME, EMAIL, PASSWORD = "admin", "admin@example.com", "a long, varied phrase 42"
+NEW_CLONE = "### Git, and a new clone"
+GIT_AUTHOR = {
+    f"GIT_{role}_{key}": value
+    for role in ("AUTHOR", "COMMITTER")
+    for key, value in (("NAME", "Tester"), ("EMAIL", "tester@example.com"))
+}
 CHECKED = "System check identified no issues (0 silenced).\n"
 PURPLE = "rgb(102, 51, 153)"  # rebeccapurple, the README's style
 ADMIN_BLUE = "rgb(65, 118, 144)"  # the admin's header, from its style sheet
@@ -85,7 +92,7 @@ def grow(project, readme, websocket, database):
     code = replace_statement(code, "urlpatterns = [", page)
     code = insert_after(code, "<title>Hello</title>\n", style)
     if websocket != "none":
-        [route] = blocks(section(readme, "## Websockets"), "python")
+        route, _client = blocks(section(readme, "## Websockets"), "python")
         code = replace_statement(code, "websocket_urlpatterns = [", route)
     if database:
         models = section(readme, "## Models and the database")
@@ -98,10 +105,7 @@ def grow(project, readme, websocket, database):
 
 
 def fresh_clone(project, where):
-    """Commit project to git and clone it, as a teammate would: no .env."""
-    run("git", "init", "-q", cwd=project)
-    run("git", "add", ".", cwd=project)
-    run(*GIT_AS_TESTER, "commit", "-qm", "The first day", cwd=project)
+    """A teammate's clone of project's git repository: no .env."""
     clone = where / "clone" / project.name
     run("git", "clone", "-q", project, clone, cwd=where)
     return clone
@@ -240,6 +244,15 @@ def migrate_on_postgresql(day, postgres, name):
         return day.shell(migrate, DATABASE_URL=url).stdout
 
 
+def readme_client(readme, url):
+    """What the README's example websocket client prints, run against url."""
+    [_route, client] = blocks(section(readme, "## Websockets"), "python")
+    code = client.replace("http://localhost:8000", url).replace(
+        "ws://localhost:8000", url.replace("http", "ws", 1)
+    )
+    return run(sys.executable, "-c", code, cwd=Path.cwd()).stdout
+
+
 def shout(url, websocket):
     """What the README's example websocket route answers to "hello"."""
     path, message = SHOUT[websocket]
@@ -281,7 +294,7 @@ def test_first_day(
     baked = bake(options).project_path
     readme = (baked / "README.md").read_text()
     project = shutil.copytree(baked, tmp_path / "work" / baked.name)
-    env = uv_env(uv_home) if route == UV else clean_env()
+    env = (uv_env(uv_home) if route == UV else clean_env()) | GIT_AUTHOR
     day = Day(project, route, env, readme)
     [*_, run_it] = day.commands("## Set up and run", 0 if route == UV else 1)
 
@@ -291,23 +304,27 @@ def test_first_day(
     if database:
         day.follow("## Models and the database")
         on_postgresql = migrate_on_postgresql(day, postgres, f"day_{websocket}")
-    tests = day.follow("## Test", PYTEST_ADDOPTS="-v")[-1]
+    [tests, *ruff] = day.follow("## Test", PYTEST_ADDOPTS="-v")[-3:]
     production_check = day.follow("## Production")
     with day.serving(run_it, {"DJANGO_DEBUG": "0"}) as debug_off:
         answer = shout(debug_off.url, websocket) if websocket != "none" else None
+        client = readme_client(readme, debug_off.url) if websocket != "none" else None
         seen, violations = look_around(browser, debug_off.url, database)
+    day.follow(NEW_CLONE, nth=0)  # commit it to git
     clone = Day(fresh_clone(project, tmp_path), route, env, readme)
-    clone.follow("### A new clone")
+    clone.follow(NEW_CLONE, nth=1)
     clone.follow("## Set up and run", nth=0 if route == UV else 1)
 
-    assert day.unfollowed == [blocks(section(readme, "### A new clone"), "sh")[0]]
+    assert day.unfollowed == [blocks(section(readme, NEW_CLONE), "sh")[1]]
     assert day.served == [200] * len(day.served)
     assert clone.served == [200]  # plain http, as .env.example says
     assert checked == [CHECKED]
     assert "test_app.py::AboutTests::test_links_back_to_the_greeting PASSED" in tests
     assert re.fullmatch(PASSED, tests.splitlines()[-1])
+    assert ruff[-1] == "All checks passed!\n"
     assert production_check == [CHECKED]
     assert answer == (None if websocket == "none" else "HELLO")
+    assert client == (None if websocket == "none" else "Hello\n")
     assert seen == {
         "greeting": PURPLE,
         "about": 200,

@@ -23,6 +23,7 @@ from helpers import (
     serving,
     uv_env,
 )
+from readme import blocks, section
 
 # How GitHub's Ubuntu runners run a `run:` step.
 GITHUB_BASH = ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c"]
@@ -180,7 +181,7 @@ def test_readme_pip_commands_bake_and_serve(tmp_path):
     # of it, as `gh:` is fetched), with pipx from PyPI, and daphne on a free
     # port in bash's place (so that stopping bash stops it).
     readme = (ROOT / "README.md").read_text()
-    lines = re.search(r"With pip instead.*?```sh\n(.*?)\n```", readme, re.S)[1]
+    lines = blocks(section(readme, "## The two commands"), "sh")[1]
     run("git", "clone", "-q", "--bare", ROOT, tmp_path / "template.git", cwd=tmp_path)
     (tmp_path / "cookiecutter.yaml").write_text(
         f"cookiecutters_dir: {tmp_path / 'templates'}\nreplay_dir: {tmp_path}\n"
@@ -189,7 +190,7 @@ def test_readme_pip_commands_bake_and_serve(tmp_path):
     (tmp_path / "bin" / "pipx").symlink_to(BIN / "pipx")
     script = lines.replace(
         "gh:<owner>/<repo>", f"git+file://{tmp_path / 'template.git'}"
-    ).replace("&& daphne app:application", "&& exec daphne -p {port} app:application")
+    ).replace("&& daphne app:application\n", "&& exec daphne -p {port} app:application")
     env = clean_env(
         PATH=f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}",
         PIPX_HOME=str(tmp_path / "pipx"),

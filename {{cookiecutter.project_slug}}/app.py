@@ -32,7 +32,6 @@ from django.contrib import admin
 {%- endif %}
 from django.core import checks
 from django.core.asgi import get_asgi_application
-from django.core.exceptions import ImproperlyConfigured
 from django.core.management import execute_from_command_line
 {%- if cookiecutter.database %}
 from django.db import DatabaseError, connection, models
@@ -197,8 +196,7 @@ settings.configure(
 {%- endif %}
     LOGGING_CONFIG=None,  # set up at the end of the file
 {%- if cookiecutter.websocket == "channels" %}
-    # Chat rooms live in this process, or on Redis (REDIS_URL) to be shared.
-    CHANNEL_LAYERS={
+    CHANNEL_LAYERS={  # chat rooms in this process, or shared on Redis (REDIS_URL)
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             "CONFIG": {"hosts": [env.str("REDIS_URL")]},
@@ -453,7 +451,7 @@ async def refused(scope, receive, send, reason=""):
     headers = {name: value.decode("latin-1") for name, value in scope["headers"]}
     host, origin = headers.get(b"host", ""), headers.get(b"origin", "")
     if not (allowed(host) and allowed(origin.partition("://")[2])):
-        reason = f"Host {host!r} and Origin {origin!r} must be in ALLOWED_HOSTS"
+        reason = f"Host {host} and Origin {origin or '(none)'} must be in ALLOWED_HOSTS"
     if reason:
         logging.warning("Websocket %s refused: %s", scope["path"], reason)
         await receive()  # websocket.connect
@@ -548,9 +546,11 @@ if not settings.DEBUG or not KEY:
     security = checks.run_checks(tags=["security"], include_deployment_checks=True)
     if "security.W009" in {message.id for message in security}:
         problem = "too weak for DEBUG off (security.W009)" if KEY else "not set"
-        raise ImproperlyConfigured(
-            f"DJANGO_SECRET_KEY is {problem}: put one in {ENV_FILE} (in a new clone,"
-            " cp .env.example .env first) or the environment; make one with: "
+        clone = " (in a new clone, cp .env.example .env first)"
+        where = "" if ENV_FILE == "/dev/null" else f"{ENV_FILE}{clone} or "
+        sys.exit(  # one line, no traceback
+            f"ERROR: DJANGO_SECRET_KEY is {problem}: put one in {where}the "
+            "environment; make one with: "
             "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
         )
 
