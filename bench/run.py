@@ -36,6 +36,7 @@ from helpers import (
     daphne_command,
     postgres_cluster,
     postgres_program,
+    rss_kib,
     serving,
     serving_postgres,
 )
@@ -169,15 +170,18 @@ def percentiles_ms(latencies):
     return cuts[49] * 1000, cuts[98] * 1000
 
 
-async def websocket_load(port, path, seconds):
-    """Echoes per second and p50/p99 round trip (ms), from 10 clients at once."""
+async def websocket_load(port, path, seconds, chat=False):
+    """Echoes per second and p50/p99 round trip (ms), from 10 clients at once
+    (with chat, each says {"message": ...} in a room of its own: path has {n})."""
     latencies = []
     deadline = time.perf_counter() + seconds
     origin = f"http://127.0.0.1:{port}"
 
     async def client(number):
-        async with connect(f"ws://127.0.0.1:{port}{path}", origin=origin) as ws:
+        url = f"ws://127.0.0.1:{port}{path.format(n=number)}"
+        async with connect(url, origin=origin) as ws:
             message = f"client {number} says hello"
+            message = json.dumps({"message": message}) if chat else message
             while time.perf_counter() < deadline:
                 started = time.perf_counter()
                 await ws.send(message)
@@ -221,6 +225,66 @@ def measure_broadcast(bake, production, messages, work):
         ):
             on_redis = asyncio.run(room_broadcast([first.port, second.port], messages))
     return {"in memory, 1 process": in_memory, "Redis, 2 processes": on_redis}
+
+
+def without_auth(project, destination):
+    """A copy of the Channels bake with a database, its websockets without
+    Channels' AuthMiddlewareStack (to measure what knowing the user costs)."""
+    copy = shutil.copytree(project, destination)
+    app = (copy / "app.py").read_text()
+    for wrapped, bare in [
+        ("websocket_router = AuthMiddlewareStack(routes)", "websocket_router = routes"),
+        ('self.scope["user"].get_username() or "anonymous"', '"anonymous"'),
+    ]:
+        assert app.count(wrapped) == 1, wrapped
+        app = app.replace(wrapped, bare)
+    (copy / "app.py").write_text(app)
+    return copy
+
+
+async def idle_sockets(server, count):
+    """Open count websockets to the echo, 50 at a time, and hold them for a
+    second: (connects per second, the server's RSS growth in KiB per socket)."""
+    url = server.url.replace("http", "ws", 1) + "/ws/echo/"
+    origin = server.url
+    opening = asyncio.Semaphore(50)
+    async with AsyncExitStack() as stack:
+
+        async def one():
+            async with opening:
+                await stack.enter_async_context(connect(url, origin=origin))
+
+        await asyncio.sleep(0.5)
+        before = rss_kib(server.process)
+        started = time.perf_counter()
+        await asyncio.gather(*(one() for _ in range(count)))
+        elapsed = time.perf_counter() - started
+        await asyncio.sleep(1)
+        return count / elapsed, (rss_kib(server.process) - before) / count
+
+
+def measure_auth(contenders, sockets, seconds, work, rounds, number):
+    """One round of connects, idle memory and chat echo on each contender."""
+    turn = number % len(contenders)
+    for contender in contenders[turn:] + contenders[:turn]:
+        with contender.serving(work) as server:
+            connects, kib = asyncio.run(idle_sockets(server, sockets))
+            rate, p50, p99 = asyncio.run(
+                websocket_load(server.port, "/ws/chat/bench{n}/", seconds, chat=True)
+            )
+        rounds[contender.name].append(
+            {
+                "connects_per_s": connects,
+                "kib_per_idle_socket": kib,
+                "chat_echoes_per_s": rate,
+                "chat_p99_ms": p99,
+            }
+        )
+        print(
+            f"round {number + 1}: {contender.name}: {connects:.0f} connects/s, "
+            f"{kib:.1f} KiB a socket, {rate:.0f} chat echoes/s",
+            flush=True,
+        )
 
 
 def guestbook_contenders(project, production, database_url):
@@ -278,6 +342,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=int, default=5, help="per load test")
+    parser.add_argument("--sockets", type=int, default=2000, help="idle, held open")
     parser.add_argument("--output", type=Path, default=ROOT / "bench")
     parser.add_argument("--no-chart", action="store_true", help="skip results.png")
     args = parser.parse_args()
@@ -353,12 +418,27 @@ def benchmark(args, stack):
         url = f"postgres://postgres@127.0.0.1:{postgres.port}/postgres"
         database += guestbook_contenders(guestbook, production, url)
     db_rounds = {c.name: [] for c in database}
+    # Knowing who is there: the Channels bake with a database, with and
+    # without Channels' AuthMiddlewareStack in front of its consumers.
+    who, _ = bake({"websocket": "channels", "database": "true"}, work / "who")
+    (who / ".env").unlink()
+    auth = [
+        Contender("AuthMiddlewareStack (as baked)", who, "app:application", production),
+        Contender(
+            "no AuthMiddlewareStack",
+            without_auth(who, work / "who-without"),
+            "app:application",
+            production,
+        ),
+    ]
+    auth_rounds = {c.name: [] for c in auth}
     ws_rounds = {c.name: [] for c, _ in websockets}
     have_redis = shutil.which("redis-server") is not None
     broadcast_rounds = {"in memory, 1 process": [], "Redis, 2 processes": []}
     for number in range(args.rounds):
         measure_http(http, http_rounds, number, have_wrk, args.seconds, work)
         measure_http(database, db_rounds, number, have_wrk, args.seconds, work)
+        measure_auth(auth, args.sockets, args.seconds, work, auth_rounds, number)
         turn = number % len(websockets)
         for contender, path in websockets[turn:] + websockets[:turn]:
             with contender.serving(work) as server:
@@ -393,11 +473,13 @@ def benchmark(args, stack):
             "http_client": "wrk" if have_wrk else "python",
             "http_connections": HTTP_CONNECTIONS,
             "websocket_clients": WEBSOCKET_CLIENTS,
+            "idle_sockets": args.sockets,
         },
         "bake_seconds": statistics.median(bake_seconds),
         "http": {name: median_of(rounds) for name, rounds in http_rounds.items()},
         "database": {name: median_of(rounds) for name, rounds in db_rounds.items()},
         "websocket": {name: median_of(rounds) for name, rounds in ws_rounds.items()},
+        "auth": {name: median_of(rounds) for name, rounds in auth_rounds.items()},
         "broadcast": {
             name: median_of(rounds)
             for name, rounds in broadcast_rounds.items()
@@ -419,6 +501,9 @@ def benchmark(args, stack):
         sync = db[name.replace("async", "sync")]
         figures["rps_vs_sync"] = figures["rps"] / sync["rps"]
         figures["p99_vs_sync"] = figures["p99_ms"] / sync["p99_ms"]
+    with_auth, without = results["auth"].values()
+    for key in ("connects_per_s", "kib_per_idle_socket", "chat_echoes_per_s"):
+        with_auth[f"{key}_ratio"] = with_auth[key] / without[key]
     ws = results["websocket"]
     ws["template (asgi)"]["vs_reference"] = (
         ws["template (asgi)"]["echoes_per_s"] / ws["bare ASGI echo"]["echoes_per_s"]
@@ -480,6 +565,26 @@ def table(results):
             f"| {name} | {f['echoes_per_s']:.0f} | {ratio} | {f['p50_ms']:.2f} "
             f"| {f['p99_ms']:.2f} | {f['peak_rss_mib']:.0f} |"
         )
+    lines += [
+        "",
+        f"Knowing who is there (the Channels bake with a database): "
+        f"{run['idle_sockets']} idle sockets opened 50 at a time, then chat echo,",
+        f"{run['websocket_clients']} clients each in a room of its own:",
+        "",
+        "| websockets | connects/s | KiB a socket | chat echoes/s | chat p99 ms |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for name, f in results["auth"].items():
+        lines.append(
+            f"| {name} | {f['connects_per_s']:.0f} | {f['kib_per_idle_socket']:.1f} "
+            f"| {f['chat_echoes_per_s']:.0f} | {f['chat_p99_ms']:.2f} |"
+        )
+    f = next(iter(results["auth"].values()))
+    lines.append(
+        f"| ratio | {f['connects_per_s_ratio']:.2f}x "
+        f"| {f['kib_per_idle_socket_ratio']:.2f}x "
+        f"| {f['chat_echoes_per_s_ratio']:.2f}x | |"
+    )
     if results["broadcast"]:
         lines += [
             "",

@@ -15,7 +15,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 from websockets.asyncio.client import connect
@@ -204,6 +204,16 @@ REDIS = [
 ]
 
 
+@contextmanager
+def redis_server(where, port=None):
+    """A real redis-server on loopback, persistence off; yields its URL."""
+    if not shutil.which("redis-server"):
+        pytest.skip("no redis-server here, and tests/run.sh could not install it")
+    log = where / "redis.log"
+    with serving([*REDIS, "--dir", where], where, log, port=port) as server:
+        yield f"redis://127.0.0.1:{server.port}/0", server.port
+
+
 def postgres_program(name):
     """A PostgreSQL server program: on PATH, or Debian's newest versioned one."""
     versions = glob.glob(f"/usr/lib/postgresql/*/bin/{name}")
@@ -324,6 +334,37 @@ def get(url, path="/", headers=None, method="GET", body=None):
         return response.status, dict(response.getheaders()), response.read()
     finally:
         connection.close()
+
+
+class Visitor:
+    """A browser's part in the guestbook: its CSRF cookie and the form's token."""
+
+    def __init__(self, server):
+        self.url = server.url
+        status, headers, body = get(self.url, headers=VIA_PROXY)
+        assert status == 200, body
+        self.cookie = headers["Set-Cookie"].partition(";")[0]
+        self.token = re.search(rb'name="csrfmiddlewaretoken" value="(\w+)"', body)[1]
+
+    def sign(self, name, message):
+        """Post the form; return the response's status and Location."""
+        form = {"csrfmiddlewaretoken": self.token, "name": name, "message": message}
+        headers = {
+            **VIA_PROXY,
+            "Cookie": self.cookie,
+            "Origin": f"https://{self.url.partition('://')[2]}",
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
+        status, response_headers, _ = get(
+            self.url, method="POST", headers=headers, body=urlencode(form)
+        )
+        return status, response_headers.get("Location")
+
+
+def rss_kib(process):
+    """The resident memory of a process, from Linux's /proc."""
+    status = Path(f"/proc/{process.pid}/status").read_text()
+    return int(re.search(r"VmRSS:\s+(\d+) kB", status)[1])
 
 
 def wait_for_log(log, text, timeout=5):

@@ -37,6 +37,8 @@ def test_one_short_round_reports_every_contender(tmp_path):
             "1",
             "--seconds",
             "1",
+            "--sockets",
+            "100",
             "--output",
             tmp_path,
             "--no-chart",  # matplotlib is the benchmark's, not the tests'
@@ -56,6 +58,11 @@ def test_one_short_round_reports_every_contender(tmp_path):
     assert list(results["database"]) == DATABASE
     assert all(figures["rps"] > 0 for figures in results["database"].values())
     assert list(results["broadcast"]) == ["in memory, 1 process", "Redis, 2 processes"]
+    assert list(results["auth"]) == [
+        "AuthMiddlewareStack (as baked)",
+        "no AuthMiddlewareStack",
+    ]
+    assert all(f["connects_per_s"] > 0 for f in results["auth"].values())
     assert results["http"]["original demo"]["rps_vs_demo"] == 1
     assert results["speed_section"] > 0
     assert "| template (default) |" in result.stdout

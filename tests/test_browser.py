@@ -3,11 +3,20 @@
 import shutil
 import subprocess
 import sys
+from contextlib import contextmanager
 
 import pytest
 from playwright.sync_api import expect
 
-from helpers import DAPHNE, clean_env, daphne_serving, open_page, serving
+from helpers import (
+    DAPHNE,
+    clean_env,
+    daphne_serving,
+    open_page,
+    redis_server,
+    run,
+    serving,
+)
 
 
 @pytest.fixture(scope="session")
@@ -116,3 +125,79 @@ def test_sign_the_guestbook_then_find_the_entry_in_the_admin(browser, guestbook_
     expect(header).to_have_css("background-color", "rgb(65, 118, 144)")
     page.close()
     assert violations == []
+
+
+@pytest.fixture(scope="module")
+def live_project(bake, tmp_path_factory):
+    """The bake with Channels and a database, DEBUG off, its static files
+    collected and an admin made in a SQLite file: (project, that file)."""
+    baked = bake({"debug": False, "websocket": "channels", "database": True})
+    where = tmp_path_factory.mktemp("live")
+    project = shutil.copytree(baked.project_path, where / "project")
+    env = clean_env(DATABASE_URL=f"sqlite:///{where / 'db.sqlite3'}") | ADMIN
+    for command in (
+        ["migrate", "-v0"],
+        ["collectstatic", "--noinput", "-v0"],
+        ["createsuperuser", "--noinput", "--email", "admin@example.com"],
+    ):
+        run(sys.executable, "app.py", *command, cwd=project, env=env)
+    return project, where / "db.sqlite3"
+
+
+@contextmanager
+def live_sites(project, database, where, processes):
+    """The site's URL for each of two visitors, on a copy of database: one
+    daphne with the rooms in its memory, or two sharing them on a real Redis."""
+    shutil.copy(database, where / "db.sqlite3")
+    env = clean_env(DATABASE_URL=f"sqlite:///{where / 'db.sqlite3'}")
+    if processes == 1:
+        with serving(DAPHNE, project, where / "daphne.log", env, migrate=False) as one:
+            yield one.url, one.url
+        return
+    with redis_server(where) as (redis_url, _):
+        env = env | {"REDIS_URL": redis_url}
+        with (
+            serving(DAPHNE, project, where / "a.log", env, migrate=False) as a,
+            serving(DAPHNE, project, where / "b.log", env, migrate=False) as b,
+        ):
+            yield a.url, b.url
+
+
+def say(page, text):
+    page.locator("#chat input").fill(text)
+    page.locator("#chat button").click()
+
+
+@pytest.mark.parametrize("processes", [1, 2], ids=["one-daphne", "two-on-redis"])
+def test_chat_and_guestbook_know_who_is_there_and_update_live(
+    browser, live_project, processes, tmp_path
+):
+    project, database = live_project
+    with live_sites(project, database, tmp_path, processes) as (url_a, url_b):
+        ada, ada_violations = open_page(browser.new_context(), f"{url_a}/admin/")
+        ada.get_by_label("Username").fill(ADMIN["DJANGO_SUPERUSER_USERNAME"])
+        ada.get_by_label("Password").fill(ADMIN["DJANGO_SUPERUSER_PASSWORD"])
+        ada.get_by_role("button", name="Log in").click()
+        ada.goto(url_a)
+        bea, bea_violations = open_page(browser.new_context(), url_b)
+        for page in (ada, bea):
+            expect(page.locator("#chat button")).to_be_enabled()  # joined the room
+        ada.evaluate("window.notReloaded = true")
+
+        say(ada, "Hello from Ada")
+        expect(bea.locator("#chat-log li")).to_have_count(1)
+        say(bea, "<b>Hi</b> from Bea")
+        chat = ["admin: Hello from Ada", "anonymous: <b>Hi</b> from Bea"]
+        expect(ada.locator("#chat-log li")).to_have_text(chat)
+        expect(bea.locator("#chat-log li")).to_have_text(chat)
+        bea.get_by_label("Name").fill("Bea")
+        bea.get_by_label("Message").fill("<i>live</i>")
+        bea.get_by_role("button", name="Sign").click()  # Bea's page reloads
+
+        expect(ada.locator("#entries li")).to_have_text(["Bea: <i>live</i>"])
+        not_reloaded = ada.evaluate("window.notReloaded")
+        for page in (ada, bea):
+            page.context.close()
+
+    assert not_reloaded is True
+    assert ada_violations == bea_violations == []

@@ -12,19 +12,23 @@ import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
-from urllib.parse import urlencode
 
+import pexpect
 import pytest
+from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
 
 from helpers import (
     DAPHNE,
     PRODUCTION_ENV,
     VIA_PROXY,
+    Visitor,
     clean_env,
     get,
     open_socket,
     pg_ctl,
     production_copy,
+    run,
     serving,
     serving_postgres,
     wait_for_log,
@@ -49,31 +53,6 @@ def guestbook(project, log, env=ENV):
     """daphne serving project (on a SQLite file beside log, unless env names
     another DATABASE_URL), as a context manager yielding a Server."""
     return serving(DAPHNE, project, log, env=env)
-
-
-class Visitor:
-    """A browser's part in the guestbook: its CSRF cookie and the form's token."""
-
-    def __init__(self, server):
-        self.url = server.url
-        status, headers, body = get(self.url, headers=VIA_PROXY)
-        assert status == 200, body
-        self.cookie = headers["Set-Cookie"].partition(";")[0]
-        self.token = re.search(rb'name="csrfmiddlewaretoken" value="(\w+)"', body)[1]
-
-    def sign(self, name, message):
-        """Post the form; return the response's status and Location."""
-        form = {"csrfmiddlewaretoken": self.token, "name": name, "message": message}
-        headers = {
-            **VIA_PROXY,
-            "Cookie": self.cookie,
-            "Origin": f"https://{self.url.partition('://')[2]}",
-            "Content-Type": "application/x-www-form-urlencoded",
-        }
-        status, response_headers, _ = get(
-            self.url, method="POST", headers=headers, body=urlencode(form)
-        )
-        return status, response_headers.get("Location")
 
 
 def entries(database):
@@ -161,6 +140,96 @@ def test_serves_the_admins_collected_static_files(project, tmp_path):
     assert headers["Content-Type"] == 'text/css; charset="utf-8"'
     assert headers["Content-Encoding"] == "gzip"
     assert "immutable" in headers["Cache-Control"]
+
+
+LOG_IN = """
+import app
+from django.contrib.auth.models import User
+from django.test import Client
+user = User.objects.create_user("ada", password="a long and varied pass phrase 42")
+client = Client()
+client.force_login(user)
+print(client.cookies["sessionid"].value)
+"""
+
+
+async def chat_as(url, cookie, origin):
+    """Say hello in a chat room with a session cookie, from an Origin: what the
+    room hears, or the HTTP status of a refusal."""
+    try:
+        async with connect(
+            url.replace("http", "ws", 1) + "/ws/chat/tea/",
+            origin=origin,
+            additional_headers={"Cookie": f"sessionid={cookie}", **VIA_PROXY},
+        ) as socket:
+            await socket.send(json.dumps({"message": "Hello"}))
+            return json.loads(await socket.recv())
+    except InvalidStatus as refusal:
+        return refusal.response.status_code
+
+
+def test_a_session_cookie_opens_a_websocket_only_from_the_site_itself(
+    project, tmp_path
+):
+    env = ENV | {"DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    with guestbook(project, tmp_path / "daphne.log", env) as server:
+        login = [sys.executable, "-c", LOG_IN]
+        cookie = subprocess.run(
+            login, cwd=project, env=env, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        own = f"https://127.0.0.1:{server.port}"  # behind the TLS proxy
+        heard = {
+            origin: asyncio.run(chat_as(server.url, cookie, origin))
+            for origin in [
+                own,
+                "https://evil.example",
+                f"https://127.0.0.1:{server.port + 1}",
+                f"http://127.0.0.1:{server.port}",
+            ]
+        }
+        log = server.log.read_text()
+
+    assert heard == {
+        own: {"name": "ada", "message": "Hello"},
+        "https://evil.example": 403,
+        f"https://127.0.0.1:{server.port + 1}": 403,
+        f"http://127.0.0.1:{server.port}": 403,
+    }
+    reason = f"Host 127.0.0.1:{server.port} must be in ALLOWED_HOSTS, and Origin"
+    assert f"refused: {reason} https://evil.example be {own}\n" in log
+    assert log.count(" WARNING  Websocket /ws/chat/tea/ refused: ") == 3
+
+
+def test_createsuperuser_refuses_a_weak_password_at_its_prompt(project, tmp_path):
+    env = ENV | {"DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}"}
+    run(sys.executable, "app.py", "migrate", "-v0", cwd=project, env=env)
+    child = pexpect.spawn(
+        sys.executable,
+        ["app.py", "createsuperuser"],
+        cwd=str(project),
+        env=env | {"DJANGO_COLORS": "nocolor"},  # a terminal, but plain text
+        encoding="utf-8",
+        timeout=60,
+    )
+    for prompt, answer in [
+        ("Username", "admin"),
+        ("Email address", "admin@example.com"),
+        ("Password:", "1"),
+        (r"Password \(again\):", "1"),
+    ]:
+        child.expect(prompt)
+        child.sendline(answer)
+    child.expect(r"Bypass password validation and create user anyway\? \[y/N\]: ")
+    refusal = child.before
+    child.sendline("N")
+    child.expect("Password:")
+    child.close(force=True)
+
+    assert refusal.split("\r\n")[1:-1] == [
+        "This password is too short. It must contain at least 8 characters.",
+        "This password is too common.",
+        "This password is entirely numeric.",
+    ]
 
 
 def test_collected_files_are_served_after_a_restart(project, tmp_path):

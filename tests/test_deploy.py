@@ -254,6 +254,24 @@ def test_nginx_passes_a_form_post_on_a_port_of_its_own(proxied_guestbook):
     assert (status, headers["Location"]) == (302, "/")
 
 
+def test_nginx_limits_admin_logins_but_not_pages(proxied_guestbook):
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+
+    logins = [
+        https(proxied_guestbook, "/admin/login/", "POST", b"username=a", form)[0]
+        for _ in range(12)
+    ]
+    pages = [https(proxied_guestbook, "/")[0] for _ in range(30)]
+    posts = [
+        https(proxied_guestbook, "/", "POST", b"name=a", form)[0] for _ in range(12)
+    ]
+
+    # A burst of 5 after the first (CSRF refuses these: 403), then 429.
+    assert logins == [403] * 6 + [429] * 6
+    assert pages == [200] * 30
+    assert posts == [403] * 12
+
+
 @pytest.fixture(scope="session")
 def proxied_websocket(baked_websocket, certificate, tmp_path_factory):
     where = tmp_path_factory.mktemp("nginx")

@@ -4,10 +4,8 @@ Each bad input must get its answer, leave no traceback in the log, and leave
 the server answering normally afterwards.
 """
 
-import re
 import socket
 import time
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from helpers import (
@@ -17,6 +15,7 @@ from helpers import (
     clean_env,
     get,
     greeting,
+    rss_kib,
     serving,
 )
 
@@ -25,12 +24,6 @@ def assert_still_serving_cleanly(server):
     status, _, body = get(server.url, "/?name=again", headers=VIA_PROXY)
     assert (status, greeting(body)) == (200, b"Hello, again!")
     assert "Traceback" not in server.log.read_text()
-
-
-def rss_kib(process):
-    """The resident memory of a process, from Linux's /proc."""
-    status = Path(f"/proc/{process.pid}/status").read_text()
-    return int(re.search(r"VmRSS:\s+(\d+) kB", status)[1])
 
 
 def test_redirects_plain_http_to_https(production):

@@ -1,8 +1,7 @@
-"""Channels rooms shared by two daphne processes through a real Redis."""
+"""Channels rooms, and the live guestbook, on a real Redis."""
 
 import asyncio
 import json
-import shutil
 import time
 from contextlib import contextmanager
 
@@ -17,24 +16,16 @@ from websockets.exceptions import (
 from helpers import (
     DAPHNE,
     PRODUCTION_ENV,
-    REDIS,
     VIA_PROXY,
+    Visitor,
     clean_env,
     free_port,
     get,
     production_copy,
+    redis_server,
     serving,
+    wait_for_log,
 )
-
-
-@contextmanager
-def redis_server(where, port=None):
-    """A real redis-server on loopback, persistence off; yields its URL."""
-    if not shutil.which("redis-server"):
-        pytest.skip("no redis-server here, and tests/run.sh could not install it")
-    log = where / "redis.log"
-    with serving([*REDIS, "--dir", where], where, log, port=port) as server:
-        yield f"redis://127.0.0.1:{server.port}/0", server.port
 
 
 @contextmanager
@@ -143,3 +134,56 @@ def test_chat_survives_a_redis_outage_without_a_restart(deployed_channels, tmp_p
     assert "WARNING  Websocket /ws/chat/tea/ closed: Redis: Error " in log
     assert "Traceback" not in log
     assert "Killed 0 pending application instances" in log
+
+
+async def entry_shown_live(server, name):
+    """Open an index page's live list, sign the guestbook as name, and return
+    the entry the page is sent (None if none comes within 5 s)."""
+    own = server.url.replace("http", "https", 1)  # behind the TLS proxy
+    async with connect(
+        server.url.replace("http", "ws", 1) + "/ws/guestbook/",
+        origin=own,
+        additional_headers=VIA_PROXY,
+    ) as page:
+        signed = await asyncio.to_thread(Visitor(server).sign, name, "Hello")
+        assert signed == (302, "/")
+        try:
+            return json.loads(await asyncio.wait_for(page.recv(), timeout=5))
+        except TimeoutError:
+            return None
+
+
+def test_the_live_guestbook_survives_a_redis_outage(bake, tmp_path):
+    baked = bake({"debug": False, "websocket": "channels", "database": True})
+    project = production_copy(baked.project_path, tmp_path / "project")
+    port = free_port()
+    env = clean_env(**PRODUCTION_ENV, REDIS_URL=f"redis://127.0.0.1:{port}/0")
+    log = tmp_path / "daphne.log"
+
+    def shown_again(server):
+        """Sign until an entry is shown live again, within 20 s. As with chat,
+        the first connection after Redis returns can stall and be closed."""
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                if entry := asyncio.run(entry_shown_live(server, "After")):
+                    return entry
+            except (InvalidStatus, InvalidMessage, ConnectionClosedError):
+                time.sleep(0.5)
+        pytest.fail(log.read_text())
+
+    with serving(DAPHNE, project, log, env=env) as server:
+        with redis_server(tmp_path, port):
+            before = asyncio.run(entry_shown_live(server, "Before"))
+        during = Visitor(server).sign("During", "the outage")
+        warned = wait_for_log(log, " WARNING  Guestbook entry not shown live: Redis: ")
+        with redis_server(tmp_path, port):
+            after = shown_again(server)
+        _, _, page = get(server.url, headers=VIA_PROXY)
+
+    assert before == {"name": "Before", "message": "Hello"}
+    assert during == (302, "/")
+    assert warned.count("Guestbook entry not shown live") == 1
+    assert after == {"name": "After", "message": "Hello"}
+    assert b"<b>During</b>: the outage" in page  # saved all along
+    assert "Traceback" not in log.read_text()

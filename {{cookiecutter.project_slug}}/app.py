@@ -22,12 +22,20 @@ from pathlib import Path
 import django
 {%- if cookiecutter.websocket == "channels" %}
 import redis
+{%- if cookiecutter.database %}
+from channels.auth import AuthMiddlewareStack
+{%- endif %}
 from channels.generic import websocket
+{%- if cookiecutter.database %}
+from channels.layers import get_channel_layer
+{%- endif %}
 from channels.routing import URLRouter
 {%- endif %}
 from csp.constants import NONCE, NONE, SELF
 from django.conf import settings
-{%- if cookiecutter.database %}
+{%- if cookiecutter.database and cookiecutter.websocket == "asgi" %}
+from django.contrib import admin, auth
+{%- elif cookiecutter.database %}
 from django.contrib import admin
 {%- endif %}
 from django.core import checks
@@ -37,7 +45,11 @@ from django.core.management import execute_from_command_line
 from django.db import DatabaseError, connection, models
 from django.db.migrations.executor import MigrationExecutor
 from django.forms import ModelForm, ValidationError
+{%- if cookiecutter.websocket == "asgi" %}
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, parse_cookie
+{%- else %}
 from django.http import HttpResponse, HttpResponseRedirect
+{%- endif %}
 {%- else %}
 from django.core.signals import request_started
 from django.db import close_old_connections, reset_queries
@@ -90,6 +102,8 @@ elif DATABASE["ENGINE"] == "django.db.backends.postgresql":
     DATABASE["OPTIONS"] = {"pool": {"timeout": 5}, **DATABASE.get("OPTIONS", {})}
     DATABASE["CONN_HEALTH_CHECKS"] = True
     logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
+# The password validators of Django's startproject: the admin refuses weak ones.
+VALIDATORS = "UserAttributeSimilarity MinimumLength CommonPassword NumericPassword"
 # `python app.py` runs this file as __main__: Django still finds it as "app".
 sys.modules.setdefault("app", sys.modules[__name__])
 {%- endif %}
@@ -165,6 +179,10 @@ settings.configure(
         }
     ],
     DATABASES={"default": DATABASE},
+    AUTH_PASSWORD_VALIDATORS=[
+        {"NAME": f"django.contrib.auth.password_validation.{name}Validator"}
+        for name in VALIDATORS.split()
+    ],
     DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
     MIGRATION_MODULES={"app": "migrations"},
     # The admin's CSS and scripts: `python app.py collectstatic` copies them to
@@ -244,7 +262,11 @@ class EntryForm(ModelForm):
 async def index(request):
     form = EntryForm(request.POST or None)
     if form.is_valid():
+{%- if cookiecutter.websocket == "channels" %}
+        await show_live(await Entry.objects.acreate(**form.cleaned_data))
+{%- else %}
         await Entry.objects.acreate(**form.cleaned_data)
+{%- endif %}
         # Redirect to this page, so that a reload posts nothing twice.
         return HttpResponseRedirect(request.get_full_path())
     entries = [entry async for entry in Entry.objects.all()[:20]]
@@ -297,7 +319,7 @@ PAGE = engines["django"].from_string(
 </form>
 <ul id="entries">
 {% for entry in entries %}<li><b>{{ entry.name }}</b>: {{ entry.message }}</li>
-{% empty %}<li>No entries yet.</li>
+{% empty %}<li id="no-entries">No entries yet.</li>
 {% endfor %}</ul>{% endraw %}
 {%- endif %}
 {%- if cookiecutter.websocket != "none" %}
@@ -321,7 +343,12 @@ PAGE = engines["django"].from_string(
     socket.onopen = () => { form.querySelector("button").disabled = false; };
     socket.onmessage = (event) => {
       const item = document.createElement("li");
+{%- if cookiecutter.websocket == "channels" and cookiecutter.database %}
+      const { name, message } = JSON.parse(event.data); // chat names who said it
+      item.textContent = name ? `${name}: ${message}` : message;
+{%- else %}
       item.textContent = JSON.parse(event.data).message;
+{%- endif %}
       document.getElementById(form.id + "-log").append(item);
     };
     form.onsubmit = (event) => {
@@ -330,6 +357,18 @@ PAGE = engines["django"].from_string(
       form.reset();
     };
   }
+{%- if cookiecutter.websocket == "channels" and cookiecutter.database %}
+  // New guestbook entries appear at the top of the list as they are signed.
+  const live = new WebSocket(location.origin.replace("http", "ws") + "/ws/guestbook/");
+  live.onmessage = (event) => {
+    const { name, message } = JSON.parse(event.data);
+    const item = document.createElement("li"), who = document.createElement("b");
+    who.textContent = name;
+    item.append(who, `: ${message}`);
+    document.getElementById("no-entries")?.remove();
+    document.getElementById("entries").prepend(item);
+  };
+{%- endif %}
 </script>
 {%- endif %}
 """
@@ -370,7 +409,12 @@ class EchoConsumer(websocket.AsyncWebsocketConsumer):
 
 
 class ChatConsumer(websocket.AsyncJsonWebsocketConsumer):
+{%- if cookiecutter.database %}
+    """A chat room: each {"message": "..."} goes to every member of the room,
+    named by the sender's session (never by what the client sends)."""
+{%- else %}
     """A chat room: each {"message": "..."} goes to every member of the room."""
+{%- endif %}
 
     async def connect(self):
         # Channels' group names are ASCII and shorter than 100 characters.
@@ -390,17 +434,46 @@ class ChatConsumer(websocket.AsyncJsonWebsocketConsumer):
     async def receive_json(self, content):
         if isinstance(content, dict) and isinstance(content.get("message"), str):
             event = {"type": "chat.message", "message": content["message"]}
+{%- if cookiecutter.database %}
+            event["name"] = self.scope["user"].get_username() or "anonymous"
+{%- endif %}
             await self.channel_layer.group_send(self.room, event)
         else:
             await self.send_json({"error": 'Send JSON text like {"message": "Hello"}.'})
 
     async def chat_message(self, event):
+{%- if cookiecutter.database %}
+        await self.send_json({"name": event["name"], "message": event["message"]})
+
+
+class GuestbookConsumer(websocket.AsyncJsonWebsocketConsumer):
+    """Each new guestbook entry, for every open index page (see show_live)."""
+
+    groups = ["guestbook"]  # joined when a page connects, left when it goes
+
+    async def guestbook_entry(self, event):
+        await self.send_json(event["entry"])
+
+
+async def show_live(entry):
+    """Send a new entry to every open index page (with Redis down: at reload)."""
+    fields = {"name": entry.name, "message": entry.message}
+    try:
+        event = {"type": "guestbook.entry", "entry": fields}
+        await get_channel_layer().group_send("guestbook", event)
+    except redis.RedisError as error:
+        logging.warning("Guestbook entry not shown live: Redis: %s", error)
+{%- else %}
         await self.send_json({"message": event["message"]})
+{%- endif %}
 
 
 websocket_urlpatterns = [
     path("ws/echo/", EchoConsumer.as_asgi()),
     path("ws/chat/<slug:room>/", ChatConsumer.as_asgi()),
+{%- if cookiecutter.database %}
+    path("ws/guestbook/", GuestbookConsumer.as_asgi()),
+{%- endif %}
 ]
 {%- endif %}
 
@@ -450,8 +523,18 @@ async def refused(scope, receive, send, reason=""):
     """Refuse (HTTP 403) a websocket with a foreign Host or Origin, or for reason."""
     headers = {name: value.decode("latin-1") for name, value in scope["headers"]}
     host, origin = headers.get(b"host", ""), headers.get(b"origin", "")
+{%- if cookiecutter.database %}
+    # It carries the session cookie: want this site, as Django's CSRF check does.
+    proxied = headers.get(PROXY_HEADER.lower().encode())  # e.g. x-forwarded-proto
+    https = scope.get("scheme") == "wss" or proxied == "https"
+    own = f"{'https' if https else 'http'}://{host}"
+    if not allowed(host) or origin not in [own, *settings.CSRF_TRUSTED_ORIGINS]:
+        origin = origin or "(none)"
+        reason = f"Host {host} must be in ALLOWED_HOSTS, and Origin {origin} be {own}"
+{%- else %}
     if not (allowed(host) and allowed(origin.partition("://")[2])):
         reason = f"Host {host} and Origin {origin or '(none)'} must be in ALLOWED_HOSTS"
+{%- endif %}
     if reason:
         logging.warning("Websocket %s refused: %s", scope["path"], reason)
         await receive()  # websocket.connect
@@ -473,10 +556,26 @@ class WebsocketRouter:
         except Resolver404:
             match = None
         if not await refused(scope, receive, send, "" if match else "no route"):
+{%- if cookiecutter.database %}
+            scope = await with_session_and_user(scope)
+{%- endif %}
             await match.func(scope, receive, send, **match.kwargs)
 
 
 websocket_application = WebsocketRouter(websocket_urlpatterns)
+{%- if cookiecutter.database %}
+
+
+async def with_session_and_user(scope):
+    """The scope with Django's session and user, as Channels' AuthMiddlewareStack
+    gives them (without a session cookie: AnonymousUser, and no query)."""
+    cookie = dict(scope["headers"]).get(b"cookie", b"").decode("latin-1")
+    request = HttpRequest()  # all that auth.aget_user() reads is its session
+    request.session = import_string(f"{settings.SESSION_ENGINE}.SessionStore")(
+        parse_cookie(cookie).get(settings.SESSION_COOKIE_NAME)
+    )
+    return dict(scope, session=request.session, user=await auth.aget_user(request))
+{%- endif %}
 {%- elif cookiecutter.websocket == "channels" %}
 
 
@@ -491,7 +590,12 @@ async def websocket_application(scope, receive, send):
 
 
 no_route = partial(refused, reason="no route")  # HTTP 403, not Channels' error
+{%- if cookiecutter.database %}
+routes = URLRouter([*websocket_urlpatterns, re_path("", no_route)])
+websocket_router = AuthMiddlewareStack(routes)  # self.scope["user"], ["session"]
+{%- else %}
 websocket_router = URLRouter([*websocket_urlpatterns, re_path("", no_route)])
+{%- endif %}
 {%- endif %}
 
 

@@ -12,9 +12,21 @@ import threading
 from pathlib import Path
 
 import pytest
+{%- if cookiecutter.database and cookiecutter.websocket != "none" %}
+from asgiref.sync import async_to_sync
+{%- endif %}
 from asgiref.testing import ApplicationCommunicator
+{%- if cookiecutter.websocket == "channels" and cookiecutter.database %}
+from channels.testing import WebsocketCommunicator
+{%- endif %}
 from django.apps import apps
 from django.conf import settings
+{%- if cookiecutter.database %}
+from django.contrib.auth.models import User
+{%- endif %}
+{%- if cookiecutter.database and cookiecutter.websocket != "none" %}
+from django.db import connection
+{%- endif %}
 from django.http import HttpResponse
 from django.template import engines
 from django.test import (
@@ -549,6 +561,23 @@ def websocket_scope(path, origin="http://localhost", host="localhost"):
 def refused(path, reason):
     """The line app.py logs when it refuses a websocket."""
     return f"WARNING:root:Websocket {path} refused: {reason}"
+{%- if cookiecutter.database and cookiecutter.websocket != "none" %}
+
+
+def with_headers(scope, **headers):
+    """scope with more headers (x_forwarded_proto="https" for X-Forwarded-Proto)."""
+    more = [(k.replace("_", "-").encode(), v.encode()) for k, v in headers.items()]
+    return scope | {"headers": scope["headers"] + more}
+
+
+def why_refused(host, origin, scheme="http"):
+    """Why app.py refuses a websocket: with a database, it may carry a session,
+    so its Origin must be the site itself, as for Django's CSRF check."""
+    return (
+        f"Host {host} must be in ALLOWED_HOSTS, and Origin {origin or '(none)'} "
+        f"be {scheme}://{host}"
+    )
+{%- endif %}
 
 
 def compact(message):
@@ -592,7 +621,12 @@ class ApplicationTests(SimpleTestCase):
 class WebsocketTests(SocketTestCase):
     async def connect(self, path, **headers):
         """Open a websocket to the app; return it and the app's first reply."""
+{%- if cookiecutter.database %}
+        more = {k: headers.pop(k) for k in list(headers) if k not in ("origin", "host")}
+        scope = with_headers(websocket_scope(path, **headers), **more)
+{%- else %}
         scope = websocket_scope(path, **headers)
+{%- endif %}
         socket = ApplicationCommunicator(app.application, scope)
         await socket.send_input({"type": "websocket.connect"})
         return socket, compact(await socket.receive_output())
@@ -639,6 +673,16 @@ class WebsocketTests(SocketTestCase):
         for case, (host, origin) in cases.items():
             with self.subTest(case):
                 refusal = await self.refusal("/ws/echo/", host=host, origin=origin)
+{%- if cookiecutter.database %}
+
+                self.assertEqual(
+                    refusal,
+                    (
+                        {"type": "websocket.close"},
+                        [refused("/ws/echo/", why_refused(host, origin))],
+                    ),
+                )
+{%- else %}
 
                 reason = f"Host {host} and Origin {origin or '(none)'} must be in"
                 self.assertEqual(
@@ -648,6 +692,7 @@ class WebsocketTests(SocketTestCase):
                         [refused("/ws/echo/", f"{reason} ALLOWED_HOSTS")],
                     ),
                 )
+{%- endif %}
 
     async def test_refuses_an_unknown_path_saying_why(self):
         refusal = await self.refusal("/ws/nowhere/")
@@ -656,6 +701,46 @@ class WebsocketTests(SocketTestCase):
             refusal,
             ({"type": "websocket.close"}, [refused("/ws/nowhere/", "no route")]),
         )
+{%- endif %}
+{%- if cookiecutter.database and cookiecutter.websocket != "none" %}
+
+    async def test_refuses_another_port_or_scheme_of_this_host_saying_why(self):
+        cases = {
+            "another port": ("localhost:8000", "http://localhost:9999", "http"),
+            "https page, http site": ("localhost", "https://localhost", "http"),
+            "http page behind TLS": ("localhost", "http://localhost", "https"),
+        }
+        for case, (host, origin, scheme) in cases.items():
+            with self.subTest(case):
+                proxy = {"x_forwarded_proto": "https"} if scheme == "https" else {}
+                refusal = await self.refusal(
+                    "/ws/echo/", host=host, origin=origin, **proxy
+                )
+
+                self.assertEqual(
+                    refusal,
+                    (
+                        {"type": "websocket.close"},
+                        [refused("/ws/echo/", why_refused(host, origin, scheme))],
+                    ),
+                )
+
+    async def test_accepts_this_site_behind_a_tls_proxy(self):
+        socket, reply = await self.connect(
+            "/ws/echo/", origin="https://localhost", x_forwarded_proto="https"
+        )
+        await self.disconnect(socket)
+
+        self.assertEqual(reply, {"type": "websocket.accept"})
+
+    @override_settings(CSRF_TRUSTED_ORIGINS=["https://www.example.com"])
+    async def test_accepts_a_trusted_origin(self):
+        socket, reply = await self.connect(
+            "/ws/echo/", origin="https://www.example.com"
+        )
+        await self.disconnect(socket)
+
+        self.assertEqual(reply, {"type": "websocket.accept"})
 {%- endif %}
 {%- if cookiecutter.websocket == "asgi" %}
 
@@ -689,8 +774,14 @@ class WebsocketTests(SocketTestCase):
         carol_heard_nothing = await carol.receive_nothing()
         for socket in (alice, bob, carol):
             await self.disconnect(socket)
+{%- if cookiecutter.database %}
+
+        heard = {"name": "anonymous", "message": "Hi"}  # a visitor not logged in
+        sent = {"type": "websocket.send", "text": json.dumps(heard)}
+{%- else %}
 
         sent = {"type": "websocket.send", "text": said}
+{%- endif %}
         self.assertEqual((to_alice, to_bob), (sent, sent))
         self.assertIs(carol_heard_nothing, True)
 
@@ -715,13 +806,141 @@ class WebsocketTests(SocketTestCase):
             await self.disconnect(socket)
 
         self.assertEqual(reply, {"type": "websocket.accept"})
+{%- if cookiecutter.database %}
+        heard = {"name": "anonymous", "message": "Hi"}
+        self.assertEqual(to_bob, {"type": "websocket.send", "text": json.dumps(heard)})
+{%- else %}
         self.assertEqual(to_bob, {"type": "websocket.send", "text": said})
+{%- endif %}
 
     async def test_chat_refuses_a_room_name_that_cannot_be_a_group_name(self):
         socket, reply = await self.connect("/ws/chat/café/")
         await self.disconnect(socket)
 
         self.assertEqual(reply, {"type": "websocket.close"})
+{%- endif %}
+{%- if cookiecutter.database and cookiecutter.websocket != "none" %}
+
+
+class WhoIsThereTests(TransactionTestCase):
+    """With a database, a websocket knows its visitor from the session cookie."""
+
+    async def visitor(self, username=None):
+        """The headers of a browser on this site: those of username, logged in
+        (with its session cookie), or of an anonymous visitor (none)."""
+        if username is None:
+            return {}
+        user = await User.objects.acreate_user(
+            username, password="a long and varied pass phrase 42"
+        )
+        await self.async_client.aforce_login(user)
+        name = settings.SESSION_COOKIE_NAME
+        return {"cookie": f"{name}={self.async_client.cookies[name].value}"}
+
+    def queries_of_a_connection(self, **headers):
+        """Connect to the echo; the SQL it took, and the app's reply."""
+        queries = []
+
+        def record(execute, sql, params, many, context):
+            queries.append(sql)
+            return execute(sql, params, many, context)
+
+        async def connect():
+            scope = with_headers(websocket_scope("/ws/echo/"), **headers)
+            socket = ApplicationCommunicator(app.application, scope)
+            await socket.send_input({"type": "websocket.connect"})
+            reply = await socket.receive_output()
+            await socket.send_input({"type": "websocket.disconnect", "code": 1000})
+            await socket.wait(timeout=1)
+            return reply
+
+        with connection.execute_wrapper(record):
+            reply = async_to_sync(connect)()
+        return queries, compact(reply)
+
+    def test_a_connection_without_a_session_cookie_makes_no_query(self):
+        queries, reply = self.queries_of_a_connection()
+
+        self.assertEqual((queries, reply), ([], {"type": "websocket.accept"}))
+
+    def test_a_connection_with_a_session_cookie_looks_its_user_up(self):
+        headers = async_to_sync(self.visitor)("ada")
+
+        queries, reply = self.queries_of_a_connection(**headers)
+
+        self.assertEqual(reply, {"type": "websocket.accept"})
+        self.assertNotEqual(queries, [])
+{%- endif %}
+{%- if cookiecutter.database and cookiecutter.websocket == "asgi" %}
+
+    async def test_a_handler_finds_the_visitor_in_its_scope(self):
+        seen = []
+
+        async def who(scope, receive, send):
+            seen.append((scope["user"].get_username(), scope["session"].session_key))
+            await receive()
+            await send({"type": "websocket.close"})
+
+        router = app.WebsocketRouter([path("ws/who/", who)])
+        ada = await self.visitor("ada")
+        for headers in [ada, await self.visitor()]:
+            scope = with_headers(websocket_scope("/ws/who/"), **headers)
+            socket = ApplicationCommunicator(router, scope)
+            await socket.send_input({"type": "websocket.connect"})
+            await socket.receive_output()
+            await socket.wait(timeout=1)
+
+        session_key = ada["cookie"].partition("=")[2]
+        self.assertEqual(seen, [("ada", session_key), ("", None)])
+{%- elif cookiecutter.database and cookiecutter.websocket == "channels" %}
+
+    async def chat(self, content, **headers):
+        """Say content in the chat room "tea"; what the room then hears."""
+        scope = with_headers(websocket_scope("/ws/chat/tea/"), **headers)
+        socket = WebsocketCommunicator(app.application, scope["path"], scope["headers"])
+        await socket.connect()
+        await socket.send_json_to(content)
+        heard = await socket.receive_json_from()
+        await socket.disconnect()
+        return heard
+
+    async def test_chat_names_a_logged_in_sender(self):
+        heard = await self.chat({"message": "Hi"}, **await self.visitor("ada"))
+
+        self.assertEqual(heard, {"name": "ada", "message": "Hi"})
+
+    async def test_chat_names_an_anonymous_sender(self):
+        heard = await self.chat({"message": "Hi"}, **await self.visitor())
+
+        self.assertEqual(heard, {"name": "anonymous", "message": "Hi"})
+
+    async def test_chat_ignores_a_name_the_client_sends(self):
+        spoofed = {"message": "Hi", "name": "ada", "user": "ada"}
+
+        heard = await self.chat(spoofed, **await self.visitor())
+
+        self.assertEqual(heard, {"name": "anonymous", "message": "Hi"})
+
+    async def test_the_next_connection_sees_a_logout(self):
+        ada = await self.visitor("ada")
+        before = await self.chat({"message": "In"}, **ada)
+
+        await self.async_client.alogout()
+        after = await self.chat({"message": "Out"}, **ada)
+
+        self.assertEqual(before, {"name": "ada", "message": "In"})
+        self.assertEqual(after, {"name": "anonymous", "message": "Out"})
+
+    async def test_a_new_entry_reaches_every_open_index_page(self):
+        scope = websocket_scope("/ws/guestbook/")
+        page = WebsocketCommunicator(app.application, scope["path"], scope["headers"])
+        await page.connect()
+
+        await self.async_client.post("/", {"name": "Ada", "message": "Hi <b>"})
+        entry = await page.receive_json_from()
+        await page.disconnect()
+
+        self.assertEqual(entry, {"name": "Ada", "message": "Hi <b>"})
 {%- endif %}
 {%- if cookiecutter.websocket == "channels" %}
 
@@ -799,7 +1018,7 @@ class GuestbookTests(TestCase):
     async def test_says_when_there_are_no_entries(self):
         response = await self.async_client.get("/")
 
-        self.assertContains(response, "<li>No entries yet.</li>")
+        self.assertContains(response, '<li id="no-entries">No entries yet.</li>')
 
     async def test_a_post_adds_an_entry_and_redirects_to_the_page(self):
         response = await self.async_client.post("/", {"name": "Ada", "message": "Hi"})
@@ -880,9 +1099,21 @@ class AdminTests(TestCase):
             response, "/admin/login/?next=/admin/", fetch_redirect_response=False
         )
 
-    def test_lists_entries_for_a_superuser(self):
-        from django.contrib.auth.models import User  # only with the auth app
+    def test_refuses_a_weak_password_for_a_new_user(self):
+        admin = User.objects.create_superuser(
+            "admin", "admin@example.com", "a long and varied pass phrase 42"
+        )
+        self.client.force_login(admin)
+        weak = {"password1": "1", "password2": "1", "usable_password": "true"}
 
+        response = self.client.post("/admin/auth/user/add/", {"username": "bo"} | weak)
+
+        too_short = "This password is too short. It must contain at least 8 characters."
+        self.assertContains(response, too_short)
+        self.assertContains(response, "This password is too common.")
+        self.assertFalse(User.objects.filter(username="bo").exists())
+
+    def test_lists_entries_for_a_superuser(self):
         app.Entry.objects.create(name="Ada", message="Hi")
         user = User.objects.create_superuser("admin", "admin@example.com", "pw")
         self.client.force_login(user)
