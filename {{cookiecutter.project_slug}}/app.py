@@ -602,7 +602,7 @@ websocket_router = URLRouter([*websocket_urlpatterns, re_path("", no_route)])
 # Speed: Django runs each hook of a middleware that is not async in a thread,
 # ~150 µs a hop (django/new-features#102). These built-in ones only read the
 # request and set headers: their hooks run in the event loop, as Django's own
-# __acall__ minus the hops: 2.0-2.4x the requests/s (bench/). Yours keep Django's.
+# __acall__ minus the hops: about twice the requests/s (bench/). Yours keep Django's.
 async def call_hooks_in_event_loop(self, request):
     response = None
     if hasattr(self, "process_request"):
