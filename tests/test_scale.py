@@ -3,7 +3,7 @@
 import asyncio
 import json
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 import pytest
 from websockets.asyncio.client import connect
@@ -112,9 +112,20 @@ def test_chat_survives_a_redis_outage_without_a_restart(deployed_channels, tmp_p
                     raise
                 await asyncio.sleep(0.5)
 
+    async def held_while_redis_goes(server, redis):
+        """A member in the room when Redis goes: how the app closes it."""
+        async with member(server, "tea") as carol:
+            await carol.send(json.dumps({"message": "Still here"}))
+            heard = json.loads(await carol.recv())
+            await asyncio.to_thread(redis.close)
+            with pytest.raises(ConnectionClosedError) as closed:
+                await asyncio.wait_for(carol.recv(), timeout=10)
+        return heard, closed.value.rcvd.code
+
     with daphne_on(deployed_channels, redis_url, tmp_path, "one") as server:
-        with redis_server(tmp_path, port):
-            before = asyncio.run(chat_once(server))
+        with ExitStack() as redis:
+            redis.enter_context(redis_server(tmp_path, port))
+            before, close_code = asyncio.run(held_while_redis_goes(server, redis))
         # Redis is gone: HTTP goes on, chat fails cleanly.
         http_status, _, _ = get(server.url, headers=VIA_PROXY)
         chat_refused = asyncio.run(chat_while_redis_is_down(server))
@@ -129,6 +140,7 @@ def test_chat_survives_a_redis_outage_without_a_restart(deployed_channels, tmp_p
 
     log = server.log.read_text()
     assert before == after == {"message": "Still here"}
+    assert close_code == 4011  # the app's own code: the channel layer is gone
     assert http_status == 200
     assert chat_refused == 403  # closed before it was accepted
     assert "WARNING  Websocket /ws/chat/tea/ closed: Redis: Error " in log

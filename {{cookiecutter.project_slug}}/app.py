@@ -528,9 +528,10 @@ async def refused(scope, receive, send, reason=""):
     proxied = headers.get(PROXY_HEADER.lower().encode())  # e.g. x-forwarded-proto
     https = scope.get("scheme") == "wss" or proxied == "https"
     own = f"{'https' if https else 'http'}://{host}"
-    if not allowed(host) or origin not in [own, *settings.CSRF_TRUSTED_ORIGINS]:
-        origin = origin or "(none)"
-        reason = f"Host {host} must be in ALLOWED_HOSTS, and Origin {origin} be {own}"
+    if not allowed(host):
+        reason = f"Host {host} is not in ALLOWED_HOSTS"
+    elif origin not in [own, *settings.CSRF_TRUSTED_ORIGINS]:
+        reason = f"Origin {origin or '(none)'} is not this site ({own})"
 {%- else %}
     if not (allowed(host) and allowed(origin.partition("://")[2])):
         reason = f"Host {host} and Origin {origin or '(none)'} must be in ALLOWED_HOSTS"
@@ -586,7 +587,7 @@ async def websocket_application(scope, receive, send):
             await websocket_router(scope, receive, send)
     except redis.RedisError as error:  # the next connection tries Redis again
         logging.warning("Websocket %s closed: Redis: %s", scope["path"], error)
-        await send({"type": "websocket.close", "code": 1011})
+        await send({"type": "websocket.close", "code": 4011})  # 1011 is daphne's
 
 
 no_route = partial(refused, reason="no route")  # HTTP 403, not Channels' error
