@@ -6,6 +6,7 @@ import subprocess
 import pytest
 from playwright.sync_api import sync_playwright
 
+from deploy import make_certificate
 from helpers import (
     BIN,
     CHROMIUM_ARGS,
@@ -160,3 +161,11 @@ def postgres(tmp_path_factory):
     url = f"postgres://postgres@127.0.0.1:{port}/postgres"
     yield data, url, port
     shutil.rmtree(data)
+
+
+@pytest.fixture(scope="session")
+def certificate(tmp_path_factory):
+    """A self-signed certificate for the deployment's nginx: (cert, key)."""
+    if not shutil.which("openssl"):
+        pytest.skip("no openssl here, and tests/run.sh could not install it")
+    return make_certificate(tmp_path_factory.mktemp("tls"))

@@ -145,7 +145,9 @@ class Server:
 
 
 @contextmanager
-def serving(command, cwd, log, env=None, port=None, timeout=20, migrate=True):
+def serving(
+    command, cwd, log, env=None, port=None, timeout=20, migrate=True, stop_timeout=10
+):
     """Run a server command (with {port} in it) until the block ends.
 
     Yields a Server once the port accepts connections; the server's output goes
@@ -175,7 +177,7 @@ def serving(command, cwd, log, env=None, port=None, timeout=20, migrate=True):
         wait_for_port(port, process, log, timeout)
         yield Server(f"http://127.0.0.1:{port}", log, process, started)
     finally:
-        stop(process)
+        stop(process, stop_timeout)
 
 
 def stop(process, timeout=10):

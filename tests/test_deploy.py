@@ -5,34 +5,17 @@ import http.client
 import json
 import os
 import re
-import shlex
 import shutil
 import ssl
 import subprocess
 from contextlib import contextmanager
-from dataclasses import dataclass
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import pytest
 from websockets.asyncio.client import connect
 
-from helpers import (
-    BIN,
-    OPTIONS,
-    PRODUCTION_ENV,
-    clean_env,
-    free_port,
-    production_copy,
-    serving,
-    wait_for_port,
-)
-from readme import VENV, blocks, commands, section
-
-
-def snippet(project, language):
-    """The README's code block in that language."""
-    readme = (project / "README.md").read_text()
-    return re.search(rf"```{language}\n(.*?)```", readme, re.DOTALL)[1]
+import deploy
+from helpers import BIN, OPTIONS, production_copy
 
 
 @pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="no systemd-analyze")
@@ -44,7 +27,7 @@ def test_systemd_unit_verifies(deployed, tmp_path):
     (srv / ".venv" / "bin" / "daphne").symlink_to(BIN / "daphne")
     env_file = tmp_path / f"{slug}.env"
     env_file.write_text("DJANGO_DEBUG=0\n")
-    unit = snippet(deployed.project_path, "ini")
+    unit = deploy.unit(deployed.project_path)
     unit = unit.replace(f"/srv/{slug}", str(srv)).replace(
         f"/etc/{slug}.env", str(env_file)
     )
@@ -61,100 +44,17 @@ def test_systemd_unit_verifies(deployed, tmp_path):
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
 
 
-def proxied_daphne(project):
-    """daphne as the README runs it behind the proxy (on serving()'s port)."""
-    readme = (project / "README.md").read_text()
-    block = blocks(section(readme, "### daphne behind a reverse proxy"), "sh")[0]
-    program, *arguments = shlex.split(commands(block, VENV)[0])
-    assert program == "daphne"
-    return [BIN / "daphne", *[a.replace("8000", "{port}") for a in arguments]]
-
-
-# Mozilla's scanner takes a host name and no ports: it meets nginx on ports 80
-# and 443 of a loopback address of their own, as it would meet a real site.
-SCANNED_ADDRESS = "127.0.80.43"
 SCANNER = BIN.parent / "observatory/node_modules/@mdn/mdn-http-observatory/src/scan.js"
 NO_TLS_CHECK = ssl._create_unverified_context()  # noqa: S323  (a test certificate)
 
 
-@dataclass
-class Proxied:
-    http_port: int
-    https_port: int
-    daphne_log: object
-
-
-@pytest.fixture(scope="session")
-def certificate(tmp_path_factory):
-    """A self-signed certificate for example.com and the scanner's address."""
-    if not shutil.which("openssl"):
-        pytest.skip("no openssl here, and tests/run.sh could not install it")
-    where = tmp_path_factory.mktemp("tls")
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=example.com",
-            "-addext",
-            f"subjectAltName=DNS:example.com,IP:{SCANNED_ADDRESS}",
-            "-keyout",
-            where / "key.pem",
-            "-out",
-            where / "cert.pem",
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return where / "cert.pem", where / "key.pem"
-
-
 @contextmanager
 def behind_nginx(project, certificate, where, address="127.0.0.1", ports=None):
-    """The README's nginx block, running for real in front of a production daphne.
-
-    It listens on address, on the given (http, https) ports or on free ones.
-    """
+    """The README's deployment (deploy.behind_nginx), where nginx is."""
     if not shutil.which("nginx"):
         pytest.skip("no nginx here, and tests/run.sh could not install it")
-    deployed = production_copy(project, where / "project")
-    hosts = f"example.com,{SCANNED_ADDRESS}"
-    env = clean_env(**{**PRODUCTION_ENV, "DJANGO_ALLOWED_HOSTS": hosts})
-    command = proxied_daphne(deployed)
-    with serving(command, deployed, where / "daphne.log", env=env) as daphne:
-        http_port, https_port = ports or (free_port(), free_port())
-        cert, key = certificate
-        block = (
-            snippet(project, "nginx")
-            .replace("listen 80;", f"listen {address}:{http_port};")
-            .replace("listen 443 ssl;", f"listen {address}:{https_port} ssl;")
-            .replace("127.0.0.1:8000", urlsplit(daphne.url).netloc)
-            .replace("/etc/letsencrypt/live/example.com/fullchain.pem", str(cert))
-            .replace("/etc/letsencrypt/live/example.com/privkey.pem", str(key))
-        )
-        config = where / "nginx.conf"
-        config.write_text(
-            f"user root;\npid {where}/nginx.pid;\nerror_log {where}/error.log;\n"
-            f"events {{}}\nhttp {{\naccess_log {where}/access.log;\n"
-            f"client_body_temp_path {where}/body;\nproxy_temp_path {where}/proxy;\n"
-            f"{block}}}\n"
-        )
-        nginx = ["nginx", "-p", str(where), "-c", str(config)]
-        check = subprocess.run([*nginx, "-t"], capture_output=True, text=True)
-        assert check.returncode == 0, check.stderr
-        process = subprocess.Popen([*nginx, "-g", "daemon off;"])
-        try:
-            wait_for_port(https_port, process, where / "error.log", address=address)
-            yield Proxied(http_port, https_port, daphne.log)
-        finally:
-            process.terminate()
-            process.wait(timeout=10)
+    with deploy.behind_nginx(project, certificate, where, address, ports) as site:
+        yield site
 
 
 @pytest.fixture(scope="session")
@@ -200,7 +100,7 @@ def test_nginx_refuses_large_bodies_before_daphne(proxied):
     status, _, _ = https(proxied, method="POST", body=b"x" * 2_000_000)
 
     assert status == 413
-    assert "POST" not in proxied.daphne_log.read_text()
+    assert "POST" not in proxied.daphne.log.read_text()
 
 
 def test_nginx_refuses_over_long_request_lines(proxied):
@@ -212,7 +112,7 @@ def test_nginx_refuses_over_long_request_lines(proxied):
 def test_nginx_passes_on_the_real_client_address_only(proxied):
     https(proxied, "/?name=spoof", headers={"X-Forwarded-For": "203.0.113.6"})
 
-    lines = proxied.daphne_log.read_text().splitlines()
+    lines = proxied.daphne.log.read_text().splitlines()
     served = [line for line in lines if "name=spoof" in line]
     assert len(served) == 1
     assert served[0].startswith("127.0.0.1:")
@@ -302,9 +202,9 @@ def observatory_grade(project, certificate, where):
         pytest.skip("no Observatory scanner: tests/run.sh could not install it")
     if os.geteuid() != 0:
         pytest.skip("the scanner needs nginx on ports 80 and 443, which needs root")
-    with behind_nginx(project, certificate, where, SCANNED_ADDRESS, (80, 443)):
+    with behind_nginx(project, certificate, where, deploy.SCANNED_ADDRESS, (80, 443)):
         scan = subprocess.run(
-            ["node", SCANNER, SCANNED_ADDRESS],
+            ["node", SCANNER, deploy.SCANNED_ADDRESS],
             env={**os.environ, "NODE_EXTRA_CA_CERTS": str(certificate[0])},
             capture_output=True,
             text=True,

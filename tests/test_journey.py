@@ -113,8 +113,8 @@ def fresh_clone(project, where):
 
 def on_a_port(command):
     """A README command that serves on port 8000, on serving()'s port instead."""
-    if "--port 8000" in command:
-        return command.replace("--port 8000", "--port {port}")
+    if "tcp:8000:" in command:
+        return command.replace("tcp:8000:", "tcp:{port}:")
     if re.search(r"\brunserver\b", command):
         return re.sub(r"\brunserver\b", "runserver 127.0.0.1:{port}", command)
     return command.replace("daphne app:application", "daphne -p {port} app:application")
@@ -165,7 +165,7 @@ class Day:
                 continue  # another route's block, or followed already
             self.unfollowed.remove(block)
             for command in commands(block, self.route):
-                if "--unix-socket" in command:
+                if " -e unix:" in command:
                     self.served.append(self.serve_on_a_unix_socket(command))
                 elif is_server(command):
                     with self.serving(command, env) as server:
@@ -185,7 +185,7 @@ class Day:
 
     def serve_on_a_unix_socket(self, command):
         path = self.project.parent / "daphne.sock"
-        command = re.sub(r"--unix-socket \S+", f"--unix-socket {path}", command)
+        command = re.sub(r"-e unix:[^:]+", f"-e unix:{path}", command)
         process = subprocess.Popen(
             ["bash", "-c", self.typed(f"exec {command}")],
             cwd=self.project,

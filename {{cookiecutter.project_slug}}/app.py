@@ -552,15 +552,15 @@ class WebsocketRouter:
         self.resolver = re_path(r"^/", include(urlpatterns))
 
     async def __call__(self, scope, receive, send):
-        try:
-            match = self.resolver.resolve(scope["path"])
+        try:  # keep only what the handler needs: memory held per connection
+            handler, _, kwargs = self.resolver.resolve(scope["path"])
         except Resolver404:
-            match = None
-        if not await refused(scope, receive, send, "" if match else "no route"):
+            handler = None
+        if not await refused(scope, receive, send, "" if handler else "no route"):
 {%- if cookiecutter.database %}
             scope = await with_session_and_user(scope)
 {%- endif %}
-            await match.func(scope, receive, send, **match.kwargs)
+            await handler(scope, receive, send, **kwargs)
 
 
 websocket_application = WebsocketRouter(websocket_urlpatterns)
