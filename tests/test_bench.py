@@ -6,30 +6,44 @@ import sys
 
 from helpers import ROOT, clean_env
 
-HTTP = [
-    "original demo",
-    "bare ASGI hello",
-    "template (default)",
-    "template (default), no event-loop hooks",
-    "template (asgi)",
-    "template (channels)",
-]
-DATABASE = [
-    "guestbook async, sqlite",
-    "guestbook sync, sqlite",
-    "guestbook async, postgres",
-    "guestbook sync, postgres",
-]
-WEBSOCKET = [
-    "bare ASGI echo",
-    "bare Channels echo",
-    "template (asgi)",
-    "template (channels)",
-]
+CONTENDERS = {
+    "http": [
+        "original demo",
+        "bare ASGI hello",
+        "template (default)",
+        "template (default), no event-loop hooks",
+        "template (asgi)",
+        "template (channels)",
+    ],
+    "guestbook": [
+        "guestbook async, sqlite",
+        "guestbook sync, sqlite",
+        "guestbook async, postgres",
+        "guestbook sync, postgres",
+    ],
+    "echo": [
+        "bare ASGI echo",
+        "bare Channels echo",
+        "template (asgi)",
+        "template (channels)",
+    ],
+    "who": ["AuthMiddlewareStack (as baked)", "no AuthMiddlewareStack"],
+    "broadcast": ["in memory, 1 process", "Redis, 2 processes"],
+    "servers": [
+        "default bake, daphne",
+        "default bake, uvicorn",
+        "default bake, granian",
+        "asgi bake, daphne",
+        "asgi bake, uvicorn",
+        "asgi bake, granian",
+    ],
+}
+# The capacity scenario's own options, small: it ramps through nginx.
+CAPACITY = ["--goal", "100", "--capacity", "150", "--idle", "1"]
 
 
-def test_one_short_round_reports_every_contender(tmp_path):
-    result = subprocess.run(
+def bench(output, *arguments):
+    return subprocess.run(
         [
             sys.executable,
             ROOT / "bench" / "run.py",
@@ -39,9 +53,12 @@ def test_one_short_round_reports_every_contender(tmp_path):
             "1",
             "--sockets",
             "100",
+            "--members",
+            "20",
             "--output",
-            tmp_path,
+            output,
             "--no-chart",  # matplotlib is the benchmark's, not the tests'
+            *arguments,
         ],
         env=clean_env(),
         capture_output=True,
@@ -50,19 +67,43 @@ def test_one_short_round_reports_every_contender(tmp_path):
         timeout=300,
     )
 
+
+def test_one_short_round_reports_every_contender(tmp_path):
+    result = bench(tmp_path)
+
     assert result.returncode == 0, result.stderr
     results = json.loads((tmp_path / "results.json").read_text())
-    assert list(results["http"]) == HTTP
-    assert list(results["websocket"]) == WEBSOCKET
-    assert all(figures["rps"] > 0 for figures in results["http"].values())
-    assert list(results["database"]) == DATABASE
-    assert all(figures["rps"] > 0 for figures in results["database"].values())
-    assert list(results["broadcast"]) == ["in memory, 1 process", "Redis, 2 processes"]
-    assert list(results["auth"]) == [
-        "AuthMiddlewareStack (as baked)",
-        "no AuthMiddlewareStack",
-    ]
-    assert all(f["connects_per_s"] > 0 for f in results["auth"].values())
-    assert results["http"]["original demo"]["rps_vs_demo"] == 1
-    assert results["speed_section"] > 0
+    assert {name: list(f["contenders"]) for name, f in results.items()} == CONTENDERS
+    assert all(f["rps"] > 0 for f in results["http"]["contenders"].values())
+    assert all(f["rps"] > 0 for f in results["guestbook"]["contenders"].values())
+    assert all(f["rps"] > 0 for f in results["servers"]["contenders"].values())
+    assert results["http"]["contenders"]["original demo"]["rps_vs_demo"] == 1
+    assert results["http"]["speed_section"] > 0
+    assert all(f["connects_per_s"] > 0 for f in results["who"]["contenders"].values())
     assert "| template (default) |" in result.stdout
+
+
+def test_the_capacity_ramp_reports_every_contender(tmp_path):
+    (tmp_path / "results.json").write_text('{"http": {"kept": true}}')
+
+    result = bench(tmp_path, "--only", "capacity", *CAPACITY)
+
+    assert result.returncode == 0, result.stderr
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["http"] == {"kept": True}
+    contenders = results["capacity"]["contenders"]
+    assert list(contenders) == CONTENDERS["echo"]
+    for figures in contenders.values():
+        assert (figures["held_at_goal"], figures["held"]) == (100, 150)
+        assert (figures["echoes_lost"], figures["stopped"]) == (
+            0,
+            "nothing (the ramp's end)",
+        )
+    assert "| template (channels) | 100 |" in result.stdout
+
+
+def test_an_unknown_scenario_is_refused(tmp_path):
+    result = bench(tmp_path, "--only", "nowhere")
+
+    assert result.returncode == 2
+    assert "invalid choice" in result.stderr

@@ -1,0 +1,212 @@
+"""The load clients: wrk (or a Python client) for HTTP, websocket echo and chat
+clients, a room's broadcast, idle sockets, and what they read of a server's
+process (memory, CPU). Many thousands of sockets: tests/crowd.py."""
+
+import asyncio
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import time
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+from websockets.asyncio.client import connect
+
+import contenders  # noqa: F401  (puts tests/ on sys.path)
+from helpers import VIA_PROXY
+
+HTTP_CONNECTIONS = 32
+WEBSOCKET_CLIENTS = 10
+
+
+def percentiles_ms(seconds):
+    """p50 and p99 of durations in seconds, in ms."""
+    cuts = statistics.quantiles(seconds, n=100)
+    return cuts[49] * 1000, cuts[98] * 1000
+
+
+def first_200(port, deadline):
+    """Poll until the server answers 200."""
+    request = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Forwarded-Proto: https\r\n\r\n"
+    while time.perf_counter() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                s.sendall(request)
+                if s.recv(16).startswith(b"HTTP/1.1 200"):
+                    return True
+        except OSError:
+            time.sleep(0.005)
+    return False
+
+
+def seconds_to_first_200(server):
+    """Seconds from starting the server to its first 200."""
+    if not first_200(server.port, time.perf_counter() + 30):
+        raise RuntimeError(f"{server.url} never answered 200")
+    return time.perf_counter() - server.started
+
+
+def group_pids(leader):
+    """The processes of a server: its session (serving() starts one each),
+    which holds the worker processes of a server that has them."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[3]) == leader:  # the session id
+            pids.append(int(stat.parent.name))
+    return pids
+
+
+def status_kib(pid, field):
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(re.search(rf"{field}:\s+(\d+) kB", status)[1])
+
+
+def rss_kib(server):
+    """The resident memory of a server's processes."""
+    return sum(status_kib(pid, "VmRSS") for pid in group_pids(server.process.pid))
+
+
+def peak_rss_mib(server):
+    return sum(status_kib(p, "VmHWM") for p in group_pids(server.process.pid)) / 1024
+
+
+def cpu_seconds(server):
+    """CPU time (user and system) used so far by a server's processes."""
+    ticks = 0
+    for pid in group_pids(server.process.pid):
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def http_load(port, seconds):
+    """Requests per second and p50/p99 latency (ms), by wrk where it is."""
+    if subprocess.run(["which", "wrk"], capture_output=True).returncode == 0:
+        return wrk(port, seconds)
+    return asyncio.run(python_http_load(port, seconds))
+
+
+def wrk(port, seconds):
+    headers = [
+        arg for name, value in VIA_PROXY.items() for arg in ("-H", f"{name}: {value}")
+    ]
+    output = subprocess.run(
+        [
+            "wrk",
+            "-t2",
+            f"-c{HTTP_CONNECTIONS}",
+            f"-d{seconds}s",
+            "--latency",
+            *headers,
+            f"http://127.0.0.1:{port}/?name=bench",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1])
+    return rps, wrk_ms(output, "50%"), wrk_ms(output, "99%")
+
+
+def wrk_ms(output, percentile):
+    value, unit = re.search(rf"{percentile}\s+([\d.]+)(us|ms|s)\b", output).groups()
+    return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
+
+
+async def python_http_load(port, seconds):
+    """The same measure as wrk, from asyncio, where wrk is not installed."""
+    latencies = []
+    request = (
+        b"GET /?name=bench HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+        b"X-Forwarded-Proto: https\r\n\r\n"
+    )
+    deadline = time.perf_counter() + seconds
+
+    async def connection():
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        while time.perf_counter() < deadline:
+            started = time.perf_counter()
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            if length := re.search(rb"(?i)content-length: (\d+)", head):
+                await reader.readexactly(int(length[1]))
+            else:  # chunked: up to the last, empty chunk
+                await reader.readuntil(b"\r\n0\r\n\r\n")
+            latencies.append(time.perf_counter() - started)
+        writer.close()
+
+    await asyncio.gather(*(connection() for _ in range(HTTP_CONNECTIONS)))
+    return len(latencies) / seconds, *percentiles_ms(latencies)
+
+
+async def websocket_load(port, path, seconds, chat=False):
+    """Echoes per second and p50/p99 round trip (ms), from 10 clients at once
+    (with chat, each says {"message": ...} in a room of its own: path has {n})."""
+    latencies = []
+    deadline = time.perf_counter() + seconds
+    origin = f"http://127.0.0.1:{port}"
+
+    async def client(number):
+        url = f"ws://127.0.0.1:{port}{path.format(n=number)}"
+        async with connect(url, origin=origin) as ws:
+            message = f"client {number} says hello"
+            message = json.dumps({"message": message}) if chat else message
+            while time.perf_counter() < deadline:
+                started = time.perf_counter()
+                await ws.send(message)
+                await ws.recv()
+                latencies.append(time.perf_counter() - started)
+
+    await asyncio.gather(*(client(n) for n in range(WEBSOCKET_CLIENTS)))
+    return len(latencies) / seconds, *percentiles_ms(latencies)
+
+
+async def room_broadcast(ports, members, messages):
+    """Broadcast latency p50/p99 (ms) in a chat room of members spread over the
+    given daphne ports: from one member's send until every member has it."""
+    latencies = []
+    opening = asyncio.Semaphore(50)
+    async with AsyncExitStack() as stack:
+
+        async def join(number):
+            port = ports[number % len(ports)]
+            url = f"ws://127.0.0.1:{port}/ws/chat/bench/"
+            async with opening:
+                socket = connect(url, origin=f"http://127.0.0.1:{port}")
+                return await stack.enter_async_context(socket)
+
+        room = await asyncio.gather(*map(join, range(members)))
+        await asyncio.sleep(0.5)
+        for number in range(messages):
+            started = time.perf_counter()
+            await room[0].send(json.dumps({"message": str(number)}))
+            await asyncio.gather(*(member.recv() for member in room))
+            latencies.append(time.perf_counter() - started)
+    return percentiles_ms(latencies)
+
+
+async def idle_sockets(server, count, path="/ws/echo/"):
+    """Open count websockets, 50 at a time, and hold them for a second:
+    (connects per second, the server's memory growth in KiB per socket)."""
+    url = server.url.replace("http", "ws", 1) + path
+    opening = asyncio.Semaphore(50)
+    async with AsyncExitStack() as stack:
+
+        async def one():
+            async with opening:
+                await stack.enter_async_context(connect(url, origin=server.url))
+
+        await asyncio.sleep(0.5)
+        before = rss_kib(server)
+        started = time.perf_counter()
+        await asyncio.gather(*(one() for _ in range(count)))
+        elapsed = time.perf_counter() - started
+        await asyncio.sleep(1)
+        return count / elapsed, (rss_kib(server) - before) / count
