@@ -8,6 +8,7 @@ import re
 import shutil
 import ssl
 import subprocess
+import sys
 from contextlib import contextmanager
 from urllib.parse import urlencode
 
@@ -15,7 +16,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 import deploy
-from helpers import BIN, OPTIONS, production_copy
+from helpers import BIN, OPTIONS, clean_env, production_copy
 
 
 @pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="no systemd-analyze")
@@ -42,6 +43,25 @@ def test_systemd_unit_verifies(deployed, tmp_path):
     )
 
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+
+
+def test_the_unit_leaves_a_development_env_file_unread(bake, tmp_path):
+    # A project copied to the server with the .env it was baked with (DEBUG on,
+    # plain http): the unit's Environment= lines keep it from being read.
+    project = bake({"debug": True, "websocket": "none", "database": False})
+    srv = shutil.copytree(project.project_path, tmp_path / "srv")
+    unit = deploy.unit(srv)
+    lines = re.findall(r"^Environment=(\w+)=(.*)$", unit, re.M)
+    env = clean_env(DJANGO_SECRET_KEY="production-" + "k3y-" * 12)
+    check = [sys.executable, "app.py", "check", "--deploy", "--fail-level", "WARNING"]
+
+    as_the_unit = subprocess.run(
+        check, cwd=srv, env=env | dict(lines), capture_output=True, check=False
+    )
+    without = subprocess.run(check, cwd=srv, env=env, capture_output=True, check=False)
+
+    assert lines == [("DJANGO_ENV_FILE", "/dev/null")]
+    assert (as_the_unit.returncode, without.returncode) == (0, 1)
 
 
 SCANNER = BIN.parent / "observatory/node_modules/@mdn/mdn-http-observatory/src/scan.js"
