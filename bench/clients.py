@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import re
+import shutil
 import socket
 import statistics
 import subprocess
@@ -88,7 +89,7 @@ def cpu_seconds(server):
 
 def http_load(port, seconds):
     """Requests per second and p50/p99 latency (ms), by wrk where it is."""
-    if subprocess.run(["which", "wrk"], capture_output=True).returncode == 0:
+    if shutil.which("wrk"):
         return wrk(port, seconds)
     return asyncio.run(python_http_load(port, seconds))
 

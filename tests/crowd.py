@@ -27,13 +27,14 @@ IP_BIND_ADDRESS_NO_PORT = getattr(socket, "IP_BIND_ADDRESS_NO_PORT", 24)  # Linu
 
 
 class Crowd:
-    """The processes of a crowd, as one (see crowd()."""
+    """The processes of a crowd, as one (see crowd())."""
 
     def __init__(self, processes):
         self.processes = processes
 
-    def tell(self, command):
-        for process in self.processes:
+    def ask(self, commands):
+        """Give each process its command line; their replies."""
+        for process, command in zip(self.processes, commands, strict=True):
             process.stdin.write(command + "\n")
             process.stdin.flush()
         return [json.loads(process.stdout.readline()) for process in self.processes]
@@ -43,22 +44,17 @@ class Crowd:
         (how many opened, seconds taken, the first error or None)."""
         share, extra = divmod(count, len(self.processes))
         started = time.perf_counter()
-        for number, process in enumerate(self.processes):
-            process.stdin.write(f"grow {share + (number < extra)}\n")
-            process.stdin.flush()
-        replies = [json.loads(p.stdout.readline()) for p in self.processes]
+        replies = self.ask(
+            f"grow {share + (number < extra)}" for number in range(len(self.processes))
+        )
         errors = [reply["error"] for reply in replies if reply["error"]]
         opened = sum(reply["opened"] for reply in replies)
         return opened, time.perf_counter() - started, errors[0] if errors else None
 
-    @property
-    def size(self):
-        return sum(reply["open"] for reply in self.tell("size"))
-
     def echo(self):
         """Send one message on every open socket at once: the seconds each took
         to come back, and how many did not."""
-        replies = self.tell("echo")
+        replies = self.ask(["echo"] * len(self.processes))
         seconds = [s for reply in replies for s in reply["seconds"]]
         return seconds, sum(reply["lost"] for reply in replies)
 
@@ -161,13 +157,11 @@ async def echo(sockets):
 async def serve(target):
     sockets, loop = [], asyncio.get_running_loop()
     while line := await loop.run_in_executor(None, sys.stdin.readline):
-        command, *argument = line.split()
+        command, *argument = line.split()  # grow <count>, or echo
         if command == "grow":
             reply = await grow(sockets, int(argument[0]), *target)
-        elif command == "echo":
-            reply = await echo(sockets)
         else:
-            reply = {"open": len(sockets)}
+            reply = await echo(sockets)
         print(json.dumps(reply), flush=True)
     await asyncio.gather(*(s.close() for s in sockets), return_exceptions=True)
 

@@ -30,7 +30,8 @@ HOSTS = f"example.com,{SCANNED_ADDRESS}"
 
 # What a service gets where nobody raises its limits: Debian 12's
 # /etc/nginx/nginx.conf, and systemd's default soft limit of open files.
-DEBIAN_NGINX_CONF = "worker_processes auto;\nevents {\n    worker_connections 768;\n}\n"
+DEBIAN_WORKERS = "worker_processes auto;\n"  # a worker per core
+DEBIAN_NGINX_CONF = DEBIAN_WORKERS + "events {\n    worker_connections 768;\n}\n"
 SYSTEMD_NOFILE = 1024
 # A process may raise its soft limit up to this hard one, and no further
 # without CAP_SYS_RESOURCE (which systemd has, and a container may not).
@@ -76,7 +77,7 @@ def readme_limits(project):
     )
     nofile = int(re.search(r"^LimitNOFILE=(\d+)$", unit(project), re.M)[1])
     # Debian's worker_processes line stays as it is.
-    return Limits("worker_processes auto;\n" + conf, within_reach(nofile))
+    return Limits(DEBIAN_WORKERS + conf, within_reach(nofile))
 
 
 def proxied_daphne(project, app="app:application"):

@@ -4,6 +4,7 @@ in memory on one process, and on Redis across two processes."""
 import asyncio
 
 from clients import room_broadcast
+from contenders import Contender
 from helpers import REDIS, serving
 from report import table
 from scenarios import Scenario
@@ -20,16 +21,17 @@ class Broadcast(Scenario):
     def round(self, number):
         bench, members = self.bench, self.bench.args.members
         messages = 10 * bench.args.seconds
-        alone = bench.template("in memory", "channels")
+        alone = Contender(
+            "in memory", self.project, "app:application", bench.production
+        )
         with alone.serving(bench.work) as one:
             figures = asyncio.run(room_broadcast([one.port], members, messages))
             self.record_layer(number, "in memory, 1 process", figures)
         with serving(REDIS, bench.work, bench.work / "redis.log") as redis:
             url = f"redis://127.0.0.1:{redis.port}/0"
-            first = bench.template("Redis 1", "channels")
-            second = bench.template("Redis 2", "channels")
-            for contender in (first, second):
-                contender.env = {**contender.env, "REDIS_URL": url}
+            env = {**bench.production, "REDIS_URL": url}
+            first = Contender("Redis 1", self.project, "app:application", env)
+            second = Contender("Redis 2", self.project, "app:application", env)
             with first.serving(bench.work) as a, second.serving(bench.work) as b:
                 room = room_broadcast([a.port, b.port], members, messages)
                 self.record_layer(number, "Redis, 2 processes", asyncio.run(room))

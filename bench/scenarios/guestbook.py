@@ -13,9 +13,9 @@ from helpers import (
     postgres_program,
     serving_postgres,
 )
-from report import ratio, table
+from report import table
 from scenarios import Scenario, in_turn
-from scenarios.http import measure
+from scenarios.http import compare, load_cells, measure
 
 SEED = (
     "from app import Entry; Entry.objects.all().delete(); "
@@ -68,22 +68,12 @@ class Guestbook(Scenario):
     def results(self):
         contenders = super().results()["contenders"]
         for name, figures in contenders.items():
-            sync = contenders[name.replace("async", "sync")]
-            figures["rps_vs_sync"] = figures["rps"] / sync["rps"]
-            figures["p99_vs_sync"] = figures["p99_ms"] / sync["p99_ms"]
+            compare(figures, contenders[name.replace("async", "sync")], "sync")
         return {"contenders": contenders}
 
     def report(self, results):
         rows = [
-            [
-                name,
-                f"{f['rps']:.0f}",
-                ratio(f["rps_vs_sync"]),
-                f"{f['p50_ms']:.2f}",
-                f"{f['p99_ms']:.2f}",
-                ratio(f["p99_vs_sync"]),
-            ]
-            for name, f in results["contenders"].items()
+            [name, *load_cells(f, "sync")] for name, f in results["contenders"].items()
         ]
         header = ["<contender", "requests/s", "vs sync", "p50 ms", "p99 ms"]
         return (

@@ -39,8 +39,7 @@ class Http(Scenario):
         contenders = super().results()["contenders"]
         demo = contenders["original demo"]
         for figures in contenders.values():
-            figures["rps_vs_demo"] = figures["rps"] / demo["rps"]
-            figures["p99_vs_demo"] = figures["p99_ms"] / demo["p99_ms"]
+            compare(figures, demo, "demo")
             figures["start_vs_demo"] = figures["start_s"] / demo["start_s"]
         default = contenders["template (default)"]["rps"]
         without = contenders["template (default), no event-loop hooks"]["rps"]
@@ -55,11 +54,7 @@ class Http(Scenario):
         rows = [
             [
                 name,
-                f"{f['rps']:.0f}",
-                ratio(f["rps_vs_demo"]),
-                f"{f['p50_ms']:.2f}",
-                f"{f['p99_ms']:.2f}",
-                ratio(f["p99_vs_demo"]),
+                *load_cells(f, "demo"),
                 f"{f['start_s']:.2f}",
                 ratio(f["start_vs_demo"]),
                 f"{f['peak_rss_mib']:.0f}",
@@ -90,3 +85,20 @@ def measure(contender, bench):
             "start_s": started,
             "peak_rss_mib": peak_rss_mib(server),
         }
+
+
+def compare(figures, baseline, versus):
+    """Add figures' requests/s and p99 as ratios to baseline's ("rps_vs_demo")."""
+    figures[f"rps_vs_{versus}"] = figures["rps"] / baseline["rps"]
+    figures[f"p99_vs_{versus}"] = figures["p99_ms"] / baseline["p99_ms"]
+
+
+def load_cells(figures, versus):
+    """A report row's requests/s, p50 and p99, with compare()'s ratios."""
+    return [
+        f"{figures['rps']:.0f}",
+        ratio(figures[f"rps_vs_{versus}"]),
+        f"{figures['p50_ms']:.2f}",
+        f"{figures['p99_ms']:.2f}",
+        ratio(figures[f"p99_vs_{versus}"]),
+    ]
