@@ -31,6 +31,9 @@ from channels.layers import get_channel_layer
 {%- endif %}
 from channels.routing import URLRouter
 {%- endif %}
+{%- if cookiecutter.database and cookiecutter.websocket == "asgi" %}
+from asgiref.sync import sync_to_async
+{%- endif %}
 from csp.constants import NONCE, NONE, SELF
 from django.conf import settings
 {%- if cookiecutter.database and cookiecutter.websocket == "asgi" %}
@@ -42,11 +45,17 @@ from django.core import checks
 from django.core.asgi import get_asgi_application
 from django.core.management import execute_from_command_line
 {%- if cookiecutter.database %}
+{%- if cookiecutter.websocket == "asgi" %}
+from django.db import DatabaseError, close_old_connections, connection, models
+{%- else %}
 from django.db import DatabaseError, connection, models
+{%- endif %}
 from django.db.migrations.executor import MigrationExecutor
 from django.forms import ModelForm, ValidationError
 {%- if cookiecutter.websocket == "asgi" %}
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, parse_cookie
+{%- elif cookiecutter.websocket == "channels" %}
+from django.http import HttpResponse, HttpResponseRedirect, QueryDict
 {%- else %}
 from django.http import HttpResponse, HttpResponseRedirect
 {%- endif %}
@@ -80,6 +89,14 @@ ENV_FILE = env.str("DJANGO_ENV_FILE", str(Path(__file__).with_name(".env")))
 env.read_env(ENV_FILE, recurse=False)
 PROXY_HEADER = env.str("DJANGO_SECURE_PROXY_SSL_HEADER", "X-Forwarded-Proto")
 PROXY_META_KEY = f"HTTP_{PROXY_HEADER.upper().replace('-', '_')}"  # Django's name
+{%- if cookiecutter.websocket == "channels" %}
+# Chat rooms: in this process, or on Redis (REDIS_URL), read for longer than the
+# layer waits for a message, 5 s (redis-py 8 stops at 5 too: channels_redis#422).
+LAYER = {"BACKEND": "channels.layers.InMemoryChannelLayer"}
+if REDIS_URL := env.str("REDIS_URL", ""):
+    LAYER["BACKEND"] = "channels_redis.core.RedisChannelLayer"
+    LAYER["CONFIG"] = {"hosts": [{"address": REDIS_URL, "socket_timeout": 10}]}
+{%- endif %}
 {%- if cookiecutter.database %}
 
 # The database: SQLite beside this file, or whatever DATABASE_URL names.
@@ -96,10 +113,12 @@ if DATABASE["ENGINE"] == "django.db.backends.sqlite3":
         **DATABASE.get("OPTIONS", {}),  # what the URL says wins
     }
 elif DATABASE["ENGINE"] == "django.db.backends.postgresql":
-    # A pool per process (psycopg[pool]); each connection is checked before
-    # use, so the site serves again by itself once PostgreSQL is back. While it
-    # is down, each page says so in one log line rather than the pool's retries.
-    DATABASE["OPTIONS"] = {"pool": {"timeout": 5}, **DATABASE.get("OPTIONS", {})}
+    # A pool per process (psycopg[pool]), each connection checked before use.
+    # While PostgreSQL is down, a request waits 3 s for a connection (daphne
+    # gives a websocket 5 to be answered) and logs one line, not the pool's
+    # retries; those come every second or two, so pages are back with it.
+    POOL = {"timeout": 3, "reconnect_timeout": 2}
+    DATABASE["OPTIONS"] = {"pool": POOL, **DATABASE.get("OPTIONS", {})}
     DATABASE["CONN_HEALTH_CHECKS"] = True
     logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
 # The password validators of Django's startproject: the admin refuses weak ones.
@@ -214,14 +233,7 @@ settings.configure(
 {%- endif %}
     LOGGING_CONFIG=None,  # set up at the end of the file
 {%- if cookiecutter.websocket == "channels" %}
-    CHANNEL_LAYERS={  # chat rooms in this process, or shared on Redis (REDIS_URL)
-        "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [env.str("REDIS_URL")]},
-        }
-        if env.str("REDIS_URL", "")
-        else {"BACKEND": "channels.layers.InMemoryChannelLayer"}
-    },
+    CHANNEL_LAYERS={"default": LAYER},
 {%- endif %}
 )
 django.setup()
@@ -275,12 +287,13 @@ async def index(request):
 
 
 class DatabaseErrors(MiddlewareMixin):
-    """With DEBUG off, a page whose database cannot be reached answers 503, in
-    one log line; for tables that lack migrations, the log says to migrate."""
+    """A page whose database cannot be reached answers 503, in one log line
+    (with DEBUG on too: the debug page would wait for it again and again); for
+    tables that lack migrations, the log says to migrate."""
 
     def process_exception(self, request, exception):
-        if settings.DEBUG or not isinstance(exception, DatabaseError):
-            return None  # Django's debug page, or its 500
+        if not isinstance(exception, DatabaseError):
+            return None
         if connection.connection is None or not connection.is_usable():
             response = HttpResponse(UNAVAILABLE, status=503, headers=RETRY)
             reason = str(exception).partition("\n")[0]
@@ -292,7 +305,7 @@ class DatabaseErrors(MiddlewareMixin):
                 "Unapplied migrations: run `python app.py migrate` "
                 "(or `uv run app.py migrate`)"
             )
-        return None  # Django's 500, with the traceback
+        return None  # Django's 500 (or debug page), with the traceback
 
 
 UNAVAILABLE = "<!doctype html><title>Unavailable</title><p>Back in a moment."
@@ -318,56 +331,74 @@ PAGE = engines["django"].from_string(
 <button>Sign</button>
 </form>
 <ul id="entries">
-{% for entry in entries %}<li><b>{{ entry.name }}</b>: {{ entry.message }}</li>
+{% for entry in entries %}
+<li data-id="{{ entry.pk }}"><b>{{ entry.name }}</b>: {{ entry.message }}</li>
 {% empty %}<li id="no-entries">No entries yet.</li>
 {% endfor %}</ul>{% endraw %}
 {%- endif %}
 {%- if cookiecutter.websocket != "none" %}
-<p>Say something: the server echoes it back over a websocket.</p>
-<form id="echo" data-socket="/ws/echo/">
-  <input name="message" required> <button disabled>Send</button>
-</form>
+{%- if cookiecutter.websocket == "asgi" %}
+<form id="echo" data-socket="/ws/echo/">Say something: the server echoes it back.
+<input name="message" required> <button disabled>Send</button> <output></output></form>
 <ol id="echo-log"></ol>
-{%- if cookiecutter.websocket == "channels" %}
-<p>Chat with everyone who has this page open (room "lobby").</p>
-<form id="chat" data-socket="/ws/chat/lobby/">
-  <input name="message" required> <button disabled>Say</button>
-</form>
+{%- else %}
+<form id="chat" data-socket="/ws/chat/lobby/">Chat with everyone on this page:
+<input name="message" required> <button disabled>Say</button> <output></output></form>
 <ol id="chat-log"></ol>
 {%- endif %}
 {% raw %}<script nonce="{{ CSP_NONCE }}">{% endraw %}
+  // Keep element's websocket open: reopen it after a random wait of up to 1 s,
+  // then 2, 4 ... 30 s (pages come back spread out); while closed, say so.
+  function live(element, status, onmessage, tries = 0) {
+    const socket = (element.socket = new WebSocket(element.dataset.socket));
+    const show = (open) => {
+      for (const button of element.querySelectorAll("button")) button.disabled = !open;
+      status.value = open ? "" : "reconnecting…";
+    };
+    socket.onopen = () => { tries = 0; show(true); };
+    socket.onmessage = onmessage;
+    socket.onclose = () => {
+      show(false);
+      const wait = Math.random() * Math.min(30, 2 ** tries) * 1000;
+      setTimeout(() => live(element, status, onmessage, tries + 1), wait);
+    };
+  }
   // Each form sends {"message": ...} to its websocket; replies show as text.
   for (const form of document.querySelectorAll("form[data-socket]")) {
-    const url = location.origin.replace("http", "ws") + form.dataset.socket;
-    const socket = new WebSocket(url);
-    socket.onopen = () => { form.querySelector("button").disabled = false; };
-    socket.onmessage = (event) => {
+    live(form, form.querySelector("output"), (event) => {
       const item = document.createElement("li");
 {%- if cookiecutter.websocket == "channels" and cookiecutter.database %}
       const { name, message } = JSON.parse(event.data); // chat names who said it
-      item.textContent = name ? `${name}: ${message}` : message;
+      item.textContent = `${name}: ${message}`;
 {%- else %}
       item.textContent = JSON.parse(event.data).message;
 {%- endif %}
       document.getElementById(form.id + "-log").append(item);
-    };
+    });
     form.onsubmit = (event) => {
       event.preventDefault();
-      socket.send(JSON.stringify({ message: form.elements.message.value }));
+      form.socket.send(JSON.stringify({ message: form.elements.message.value }));
       form.reset();
     };
   }
 {%- if cookiecutter.websocket == "channels" and cookiecutter.database %}
-  // New guestbook entries appear at the top of the list as they are signed.
-  const live = new WebSocket(location.origin.replace("http", "ws") + "/ws/guestbook/");
-  live.onmessage = (event) => {
-    const { name, message } = JSON.parse(event.data);
+  // New guestbook entries appear at the top of the list as they are signed; on
+  // each connection, the server first sends those after the page's newest.
+  const entries = document.getElementById("entries");
+  const status = document.createElement("output");
+  entries.before(status);
+  const after = (id) => { entries.dataset.socket = `/ws/guestbook/?after=${id}`; };
+  after(entries.firstElementChild.dataset.id ?? 0);
+  live(entries, status, (event) => {
+    const { id, name, message } = JSON.parse(event.data);
+    after(id);
+    if (entries.querySelector(`[data-id="${id}"]`)) return; // shown already
     const item = document.createElement("li"), who = document.createElement("b");
-    who.textContent = name;
+    [item.dataset.id, who.textContent] = [id, name];
     item.append(who, `: ${message}`);
     document.getElementById("no-entries")?.remove();
-    document.getElementById("entries").prepend(item);
-  };
+    entries.prepend(item);
+  });
 {%- endif %}
 </script>
 {%- endif %}
@@ -383,8 +414,7 @@ urlpatterns = [path("", index, name="index")]
 {%- if cookiecutter.websocket == "asgi" %}
 
 
-# Websockets: a handler is an async function of ASGI's (scope, receive, send),
-# plus what its route captures, as keyword arguments.
+# Websockets: a handler is an ASGI app, with what its route captures as kwargs.
 async def echo(scope, receive, send):
     """Send every message back as it came: text as text, bytes as bytes."""
     await receive()  # websocket.connect
@@ -451,15 +481,29 @@ class GuestbookConsumer(websocket.AsyncJsonWebsocketConsumer):
 
     groups = ["guestbook"]  # joined when a page connects, left when it goes
 
+    async def connect(self):
+        await self.accept()
+        # First those signed after the page's newest entry (?after=<its id>),
+        # as if they came live: the newest 20, oldest first.
+        after = QueryDict(self.scope["query_string"]).get("after", "")
+        if after.isdecimal():
+            missed = [entry async for entry in Entry.objects.filter(pk__gt=after)[:20]]
+            for entry in reversed(missed):
+                await self.send_json(shown(entry))
+
     async def guestbook_entry(self, event):
         await self.send_json(event["entry"])
 
 
+def shown(entry):
+    """What an index page is sent of an entry."""
+    return {"id": entry.pk, "name": entry.name, "message": entry.message}
+
+
 async def show_live(entry):
     """Send a new entry to every open index page (with Redis down: at reload)."""
-    fields = {"name": entry.name, "message": entry.message}
     try:
-        event = {"type": "guestbook.entry", "entry": fields}
+        event = {"type": "guestbook.entry", "entry": shown(entry)}
         await get_channel_layer().group_send("guestbook", event)
     except redis.RedisError as error:
         logging.warning("Guestbook entry not shown live: Redis: %s", error)
@@ -513,27 +557,24 @@ async def websocket_application(scope, receive, send):
 {%- else %}
 
 
-def allowed(host):
-    """Django's Host rule: is host (with or without :port) in ALLOWED_HOSTS?"""
-    domain, _port = split_domain_port(host)
-    return bool(domain) and validate_host(domain, settings.ALLOWED_HOSTS)
-
-
 async def refused(scope, receive, send, reason=""):
     """Refuse (HTTP 403) a websocket with a foreign Host or Origin, or for reason."""
     headers = {name: value.decode("latin-1") for name, value in scope["headers"]}
     host, origin = headers.get(b"host", ""), headers.get(b"origin", "")
+    # Django's Host rule, for the hosts of Host and Origin (with or without port).
+    domains = [split_domain_port(h)[0] for h in (host, origin.partition("://")[2])]
+    allowed = [d and validate_host(d, settings.ALLOWED_HOSTS) for d in domains]
 {%- if cookiecutter.database %}
     # It carries the session cookie: want this site, as Django's CSRF check does.
     proxied = headers.get(PROXY_HEADER.lower().encode())  # e.g. x-forwarded-proto
     https = scope.get("scheme") == "wss" or proxied == "https"
     own = f"{'https' if https else 'http'}://{host}"
-    if not allowed(host):
+    if not allowed[0]:
         reason = f"Host {host} is not in ALLOWED_HOSTS"
     elif origin not in [own, *settings.CSRF_TRUSTED_ORIGINS]:
         reason = f"Origin {origin or '(none)'} is not this site ({own})"
 {%- else %}
-    if not (allowed(host) and allowed(origin.partition("://")[2])):
+    if not all(allowed):
         reason = f"Host {host} and Origin {origin or '(none)'} must be in ALLOWED_HOSTS"
 {%- endif %}
     if reason:
@@ -558,7 +599,11 @@ class WebsocketRouter:
             handler = None
         if not await refused(scope, receive, send, "" if handler else "no route"):
 {%- if cookiecutter.database %}
-            scope = await with_session_and_user(scope)
+            try:
+                scope = await with_session_and_user(scope)
+            except DatabaseError as error:  # out of reach: the page tries again
+                reason = str(error).partition("\n")[0]
+                return await refused(scope, receive, send, f"database: {reason}")
 {%- endif %}
             await handler(scope, receive, send, **kwargs)
 
@@ -571,23 +616,40 @@ async def with_session_and_user(scope):
     """The scope with Django's session and user, as Channels' AuthMiddlewareStack
     gives them (without a session cookie: AnonymousUser, and no query)."""
     cookie = dict(scope["headers"]).get(b"cookie", b"").decode("latin-1")
-    request = HttpRequest()  # all that auth.aget_user() reads is its session
+    request = HttpRequest()  # all that auth.get_user() reads is its session
     request.session = import_string(f"{settings.SESSION_ENGINE}.SessionStore")(
         parse_cookie(cookie).get(settings.SESSION_COOKIE_NAME)
     )
-    return dict(scope, session=request.session, user=await auth.aget_user(request))
+    return dict(scope, session=request.session, user=await user_of(request))
+
+
+@sync_to_async
+def user_of(request):
+    """auth.get_user(), with the care Django takes of a request's database
+    connection: closed before and after if it broke or grew old, so that it
+    recovers after an outage (one thread serves every websocket's lookup)."""
+    close_old_connections()
+    try:
+        return auth.get_user(request)
+    finally:
+        close_old_connections()
 {%- endif %}
 {%- elif cookiecutter.websocket == "channels" %}
 
 
 async def websocket_application(scope, receive, send):
-    """Let Channels route a websocket whose Host and Origin are allowed."""
     try:
         if not await refused(scope, receive, send):
             await websocket_router(scope, receive, send)
     except redis.RedisError as error:  # the next connection tries Redis again
         logging.warning("Websocket %s closed: Redis: %s", scope["path"], error)
         await send({"type": "websocket.close", "code": 4011})  # 1011 is daphne's
+{%- if cookiecutter.database %}
+    except DatabaseError as error:  # likewise the database (Channels cares for
+        reason = str(error).partition("\n")[0]  # its connections, as Django)
+        logging.warning("Websocket %s closed: database: %s", scope["path"], reason)
+        await send({"type": "websocket.close", "code": 4011})
+{%- endif %}
 
 
 no_route = partial(refused, reason="no route")  # HTTP 403, not Channels' error
