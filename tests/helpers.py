@@ -266,7 +266,11 @@ def serving_postgres(data, log, port=None):
         while subprocess.run([*ready, "-p", str(server.port)]).returncode != 0:
             assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.05)
-        yield server
+        try:
+            yield server
+        finally:  # a fast shutdown, not one that waits for clients to leave
+            stopping = [postgres_program("pg_ctl"), "stop", "-D", data, "-m", "fast"]
+            subprocess.run(as_postgres(stopping), capture_output=True)
 
 
 def pg_ctl(data, action):
@@ -385,14 +389,20 @@ def greeting(body):
     return match[1] if match else body
 
 
-def open_socket(url, path, origin="same", host=None):
+def open_socket(url, path, origin="same", host=None, cookie=None):
     """Connect like a browser on url's page would: Origin is the page's own.
 
-    host replaces the Host header (the TCP connection still goes to url).
+    host replaces the Host header (the TCP connection still goes to url), and
+    cookie is a session cookie to send.
     """
     parts = urlsplit(url)
     origin = url if origin == "same" else origin
     netloc = f"{host}:{parts.port}" if host else parts.netloc
+    headers = {"Cookie": f"sessionid={cookie}"} if cookie else {}
     return connect(
-        f"ws://{netloc}{path}", origin=origin, host=parts.hostname, port=parts.port
+        f"ws://{netloc}{path}",
+        origin=origin,
+        host=parts.hostname,
+        port=parts.port,
+        additional_headers=headers,
     )

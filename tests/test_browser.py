@@ -1,9 +1,10 @@
-"""A real browser on the page daphne serves: the websocket demo works for a person."""
+"""A real browser on the page daphne serves: the websocket demo works for a person,
+and stays live through restarts of daphne and Redis."""
 
 import shutil
 import subprocess
 import sys
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 import pytest
 from playwright.sync_api import expect
@@ -12,16 +13,22 @@ from helpers import (
     DAPHNE,
     clean_env,
     daphne_serving,
+    free_port,
+    only,
     open_page,
     redis_server,
     run,
     serving,
 )
 
+# Long enough for a page's backoff after an outage of a few seconds (its waits
+# grow 1, 2, 4, 8 s), as a person would wait for it.
+RECONNECTED = 30_000  # ms
 
-@pytest.fixture(scope="session")
-def daphne_site(baked_websocket, tmp_path_factory):
-    with daphne_serving(baked_websocket, tmp_path_factory) as server:
+
+@pytest.fixture(scope="session", params=only({"asgi"}))
+def daphne_site(request, bake, tmp_path_factory):
+    with daphne_serving(bake(request.param), tmp_path_factory) as server:
         yield server.url
 
 
@@ -201,3 +208,98 @@ def test_chat_and_guestbook_know_who_is_there_and_update_live(
 
     assert not_reloaded is True
     assert ada_violations == bea_violations == []
+
+
+def test_the_page_reconnects_after_a_restart_and_says_so_meanwhile(
+    browser, bake, tmp_path
+):
+    project = bake({"debug": True, "websocket": "asgi", "database": False})
+    port, send = free_port(), "#echo button"
+    with serving(DAPHNE, project.project_path, tmp_path / "a.log", port=port):
+        page, violations = open_page(browser, f"http://127.0.0.1:{port}/")
+        expect(page.locator(send)).to_be_enabled()
+        page.evaluate("window.notReloaded = true")
+    expect(page.locator(send)).to_be_disabled()  # daphne has stopped
+    down = page.locator("#echo output").text_content()
+    with serving(DAPHNE, project.project_path, tmp_path / "b.log", port=port):
+        expect(page.locator(send)).to_be_enabled(timeout=RECONNECTED)
+        page.locator("#echo input").fill("Back again")
+        page.locator(send).click()
+        expect(page.locator("#echo-log li")).to_have_text(["Back again"])
+        back = page.locator("#echo output").text_content()
+        not_reloaded = page.evaluate("window.notReloaded")
+        page.close()
+
+    assert (down, back, not_reloaded) == ("reconnecting…", "", True)
+    assert violations == []
+
+
+def sign(page, name, message):
+    page.get_by_label("Name").fill(name)
+    page.get_by_label("Message").fill(message)
+    page.get_by_role("button", name="Sign").click()  # the page reloads
+
+
+LIVE = "document.getElementById('entries').socket?.readyState === WebSocket.OPEN"
+
+
+def test_a_page_shows_what_was_signed_while_daphne_and_redis_restarted(
+    browser, live_project, tmp_path
+):
+    project, database = live_project
+    shutil.copy(database, tmp_path / "db.sqlite3")
+    redis_port, port = free_port(), free_port()
+    env = clean_env(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
+    )
+
+    def daphne(log, port=None):
+        return serving(DAPHNE, project, tmp_path / log, env, port, migrate=False)
+
+    with ExitStack() as redis, daphne("bea.log") as other:
+        redis.enter_context(redis_server(tmp_path, redis_port))
+        bea = browser.new_page()  # she signs on the other daphne
+        bea.goto(other.url)
+        with daphne("ada-1.log", port):
+            ada, violations = open_page(browser, f"http://127.0.0.1:{port}/")
+            ada.wait_for_function(LIVE)
+            ada.evaluate("window.notReloaded = true")
+            sign(bea, "Bea", "before")
+            expect(ada.locator("#entries li")).to_have_text(["Bea: before"])
+        expect(ada.locator("#chat button")).to_be_disabled()  # its daphne is down
+        daphne_down = ada.locator("#chat output").text_content()
+        sign(bea, "Bea", "while daphne restarted")
+        with daphne("ada-2.log", port):
+            expect(ada.locator("#entries li")).to_have_text(
+                ["Bea: while daphne restarted", "Bea: before"], timeout=RECONNECTED
+            )
+            ada.wait_for_function(LIVE)
+            redis.close()
+            expect(ada.locator("#chat button")).to_be_disabled()  # Redis is down
+            redis_down = ada.locator("#chat output").text_content()
+            sign(bea, "Bea", "while Redis restarted")
+            with redis_server(tmp_path, redis_port):
+                expect(ada.locator("#entries li")).to_have_text(
+                    [
+                        "Bea: while Redis restarted",
+                        "Bea: while daphne restarted",
+                        "Bea: before",
+                    ],
+                    timeout=RECONNECTED,
+                )
+                expect(ada.locator("#chat button")).to_be_enabled(timeout=RECONNECTED)
+                say(ada, "Still here")
+                expect(ada.locator("#chat-log li")).to_have_text(
+                    ["anonymous: Still here"]
+                )
+                not_reloaded = ada.evaluate("window.notReloaded")
+                for page in (ada, bea):
+                    page.close()
+
+    assert (daphne_down, redis_down) == ("reconnecting…", "reconnecting…")
+    assert not_reloaded is True
+    assert violations == []
+    logs = {log.name: log.read_text() for log in tmp_path.glob("*.log")}
+    assert "Traceback" not in "".join(logs.values())
+    assert "Guestbook entry not shown live: Redis: " in logs["bea.log"]

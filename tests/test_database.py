@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing
 
@@ -146,7 +147,7 @@ LOG_IN = """
 import app
 from django.contrib.auth.models import User
 from django.test import Client
-user = User.objects.create_user("ada", password="a long and varied pass phrase 42")
+user, _ = User.objects.get_or_create(username="ada")
 client = Client()
 client.force_login(user)
 print(client.cookies["sessionid"].value)
@@ -267,7 +268,7 @@ def test_without_migrations_debug_shows_the_cause(project, tmp_path):
 
     assert status == 500
     assert b"no such table" in page  # Django's debug page
-    assert "Unapplied migrations" not in log
+    assert " ERROR    Unapplied migrations: run `python app.py migrate` " in log
 
 
 def test_without_migrations_the_log_says_to_migrate(project, tmp_path):
@@ -328,7 +329,7 @@ def test_survives_postgresql_going_away_and_coming_back(
     errors = [line for line in log_while_down.splitlines() if " ERROR " in line]
     assert len(errors) == 1
     assert errors[0].endswith(
-        "ERROR    Database unavailable: couldn't get a connection after 5.00 sec"
+        "ERROR    Database unavailable: couldn't get a connection after 3.00 sec"
     )
 
 
@@ -337,3 +338,123 @@ async def echo_over_websocket(url):
     async with open_socket(url, "/ws/echo/") as socket:
         await socket.send("Still here")
         return await socket.recv()
+
+
+# How each router logs a websocket it gives up on for the database: asgi's
+# before accepting it, Channels' (in its consumers too) before or after.
+GIVEN_UP = {"asgi": "refused", "channels": "closed"}
+
+
+@pytest.fixture(scope="module", params=GIVEN_UP)
+def sockets_project(request, bake, tmp_path_factory):
+    """A deployed copy of each websocket bake with a database, and how it says
+    it gave a websocket up."""
+    baked = bake({"debug": False, "websocket": request.param, "database": True})
+    where = tmp_path_factory.mktemp(request.param) / "project"
+    return production_copy(baked.project_path, where), GIVEN_UP[request.param]
+
+
+def logged_in(project, env):
+    """The session cookie of a user logged in on the database env names."""
+    login = [sys.executable, "-c", LOG_IN]
+    return subprocess.run(
+        login, cwd=project, env=env, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+async def with_session(url, cookie):
+    """Open a websocket with a session cookie as a browser on the site would:
+    "accepted" (once it echoed), or the HTTP status it was refused with."""
+    try:
+        async with open_socket(url, "/ws/echo/", cookie=cookie) as socket:
+            await socket.send("Hello")
+            await socket.recv()
+            return "accepted"
+    except InvalidStatus as refusal:
+        return refusal.response.status_code
+
+
+def timed(function, *args):
+    """(what function(*args) returns, the seconds it took)."""
+    started = time.monotonic()
+    return function(*args), time.monotonic() - started
+
+
+def seconds_until_accepted(url, cookie):
+    """Seconds until a websocket with the session is accepted (up to 20)."""
+    started = time.monotonic()
+    while asyncio.run(with_session(url, cookie)) != "accepted":
+        assert time.monotonic() - started < 20
+        time.sleep(0.1)
+    return time.monotonic() - started
+
+
+def database_lines(log):
+    """The log's lines about a database out of reach."""
+    lines = log.read_text().splitlines()
+    return [line for line in lines if "database" in line.lower()]
+
+
+def test_a_logged_in_websocket_is_refused_while_postgresql_is_down_and_back_after(
+    sockets_project, postgres, postgres_running, tmp_path
+):
+    (project, given_up), (data, _, port) = sockets_project, postgres
+    env = ENV | {"DATABASE_URL": postgres_running}
+    with guestbook(project, tmp_path / "daphne.log", env) as server:
+        cookie = logged_in(project, env)
+        before = asyncio.run(with_session(server.url, cookie))
+        pg_ctl(data, "stop")
+        down, down_seconds = timed(asyncio.run, with_session(server.url, cookie))
+        logged = database_lines(server.log)
+        with serving_postgres(data, tmp_path / "again.log", port=port):
+            back_seconds = seconds_until_accepted(server.url, cookie)
+
+    assert (before, down) == ("accepted", 403)
+    assert down_seconds < 5  # answered within daphne's 5 s for a handshake
+    assert back_seconds < 5
+    assert [line.partition(",")[2][4:] for line in logged] == [
+        f"WARNING  Websocket /ws/echo/ {given_up}: database: "
+        "couldn't get a connection after 3.00 sec"
+    ]
+    assert "Traceback" not in server.log.read_text()
+
+
+def test_with_debug_on_a_postgresql_outage_costs_a_page_the_pools_timeout(
+    project, postgres, postgres_running, tmp_path
+):
+    data, _, port = postgres
+    env = ENV | {"DATABASE_URL": postgres_running, "DJANGO_DEBUG": "1"}
+    with guestbook(project, tmp_path / "daphne.log", env) as server:
+        pg_ctl(data, "stop")
+        (status, _, _), seconds = timed(get, server.url, "/", VIA_PROXY)
+        with serving_postgres(data, tmp_path / "again.log", port=port):
+            after = get(server.url, headers=VIA_PROXY)[0]
+
+    assert (status, after) == (503, 200)
+    assert seconds < 4  # the pool's 3 s, and no more
+    assert len(database_lines(server.log)) == 1
+
+
+def test_a_logged_in_websocket_waits_out_an_unreachable_sqlite_file(
+    sockets_project, tmp_path
+):
+    # SQLite's file out of reach, as on a volume that went away for a while.
+    (project, given_up), folder = sockets_project, tmp_path / "data"
+    folder.mkdir()
+    env = ENV | {"DATABASE_URL": f"sqlite:///{folder / 'db.sqlite3'}"}
+    with guestbook(project, tmp_path / "daphne.log", env) as server:
+        cookie = logged_in(project, env)
+        before = asyncio.run(with_session(server.url, cookie))
+        folder.rename(tmp_path / "away")
+        down = asyncio.run(with_session(server.url, cookie))
+        page = get(server.url, headers=VIA_PROXY)[0]
+        (tmp_path / "away").rename(folder)
+        after = asyncio.run(with_session(server.url, cookie))
+
+    assert (before, down, page, after) == ("accepted", 403, 503, "accepted")
+    assert [line.partition(",")[2][4:] for line in database_lines(server.log)] == [
+        f"WARNING  Websocket /ws/echo/ {given_up}: database: "
+        "unable to open database file",
+        "ERROR    Database unavailable: unable to open database file",
+    ]
+    assert "Traceback" not in server.log.read_text()
