@@ -3,11 +3,12 @@
 import asyncio
 import json
 import time
-from contextlib import ExitStack, contextmanager
+from contextlib import AsyncExitStack, ExitStack, contextmanager
 
 import pytest
+import redis
 from websockets.asyncio.client import connect
-from websockets.exceptions import ConnectionClosedError, InvalidStatus
+from websockets.exceptions import ConnectionClosed, ConnectionClosedError, InvalidStatus
 
 from helpers import (
     DAPHNE,
@@ -131,6 +132,50 @@ def test_chat_survives_a_redis_outage_without_a_restart(deployed_channels, tmp_p
     assert "WARNING  Websocket /ws/chat/tea/ closed: Redis: Error " in log
     assert "Traceback" not in log
     assert "Killed 0 pending application instances" in log
+
+
+def test_after_redis_forgets_the_rooms_no_open_socket_is_left_deaf(
+    deployed_channels, tmp_path
+):
+    """Redis drops every connection and forgets the rooms, as a restart faster
+    than the consumers notice does: every member is closed, so that its page
+    joins the room again; none stays open hearing nothing."""
+
+    async def across_a_reset(server, reset):
+        async with AsyncExitStack() as stack:
+            room = [
+                await stack.enter_async_context(member(server, "tea")) for _ in range(8)
+            ]
+            await asyncio.to_thread(reset)
+            async with member(server, "tea") as late:
+                await late.send(json.dumps({"message": "After"}))
+                heard_by_late = json.loads(await late.recv())
+            fates = []
+            for socket in room:
+                try:
+                    fates.append(json.loads(await asyncio.wait_for(socket.recv(), 2)))
+                except ConnectionClosed as closed:
+                    fates.append(closed.rcvd.code)
+                except TimeoutError:
+                    fates.append("deaf")
+        return heard_by_late, fates
+
+    with (
+        redis_server(tmp_path) as (redis_url, _),
+        daphne_on(deployed_channels, redis_url, tmp_path, "one") as server,
+    ):
+        client = redis.Redis.from_url(redis_url)
+
+        def reset():
+            client.flushall()
+            client.client_kill_filter(_type="normal")  # all but this one
+
+        heard_by_late, fates = asyncio.run(across_a_reset(server, reset))
+        client.close()
+
+    assert heard_by_late == {"message": "After"}
+    assert fates == [4011] * 8
+    assert "Traceback" not in server.log.read_text()
 
 
 async def entry_shown_live(server, name):

@@ -14,9 +14,6 @@ Serve it with ``daphne app:application``; ``python app.py`` is its manage.py.
 
 import logging
 import sys
-{%- if cookiecutter.websocket == "channels" %}
-from functools import partial
-{%- endif %}
 from pathlib import Path
 
 import django
@@ -449,11 +446,9 @@ class ChatConsumer(websocket.AsyncJsonWebsocketConsumer):
     async def connect(self):
         # Channels' group names are ASCII and shorter than 100 characters.
         self.room = f"chat_{self.scope['url_route']['kwargs']['room']}"[:99]
+        self.groups.append(self.room)  # Channels leaves them on a disconnect
         await self.channel_layer.group_add(self.room, self.channel_name)
         await self.accept()
-
-    async def disconnect(self, code):
-        await self.channel_layer.group_discard(self.room, self.channel_name)
 
     async def receive(self, text_data=None, bytes_data=None):
         try:  # Channels decodes JSON text, then calls receive_json
@@ -557,11 +552,10 @@ async def websocket_application(scope, receive, send):
 {%- else %}
 
 
-async def refused(scope, receive, send, reason=""):
+async def refused(scope, receive, send, reason="no route"):
     """Refuse (HTTP 403) a websocket with a foreign Host or Origin, or for reason."""
     headers = {name: value.decode("latin-1") for name, value in scope["headers"]}
     host, origin = headers.get(b"host", ""), headers.get(b"origin", "")
-    # Django's Host rule, for the hosts of Host and Origin (with or without port).
     domains = [split_domain_port(h)[0] for h in (host, origin.partition("://")[2])]
     allowed = [d and validate_host(d, settings.ALLOWED_HOSTS) for d in domains]
 {%- if cookiecutter.database %}
@@ -639,25 +633,29 @@ def user_of(request):
 
 async def websocket_application(scope, receive, send):
     try:
-        if not await refused(scope, receive, send):
+        if not await refused(scope, receive, send, reason=""):
+            OPEN.add(send)
             await websocket_router(scope, receive, send)
-    except redis.RedisError as error:  # the next connection tries Redis again
+    except redis.RedisError as error:  # Redis failed, and may have lost the rooms:
         logging.warning("Websocket %s closed: Redis: %s", scope["path"], error)
-        await send({"type": "websocket.close", "code": 4011})  # 1011 is daphne's
+        while OPEN:  # every socket here closes (4011: 1011 is daphne's), to rejoin
+            await OPEN.pop()({"type": "websocket.close", "code": 4011})
 {%- if cookiecutter.database %}
     except DatabaseError as error:  # likewise the database (Channels cares for
         reason = str(error).partition("\n")[0]  # its connections, as Django)
         logging.warning("Websocket %s closed: database: %s", scope["path"], reason)
         await send({"type": "websocket.close", "code": 4011})
 {%- endif %}
+    finally:
+        OPEN.discard(send)
 
 
-no_route = partial(refused, reason="no route")  # HTTP 403, not Channels' error
+OPEN = set()  # the send of each open websocket
 {%- if cookiecutter.database %}
-routes = URLRouter([*websocket_urlpatterns, re_path("", no_route)])
+routes = URLRouter([*websocket_urlpatterns, re_path("", refused)])  # no route: 403
 websocket_router = AuthMiddlewareStack(routes)  # self.scope["user"], ["session"]
 {%- else %}
-websocket_router = URLRouter([*websocket_urlpatterns, re_path("", no_route)])
+websocket_router = URLRouter([*websocket_urlpatterns, re_path("", refused)])  # 403
 {%- endif %}
 {%- endif %}
 
