@@ -1,8 +1,10 @@
 """The load clients: wrk (or a Python client) for HTTP, websocket echo and chat
-clients, a room's broadcast, idle sockets, and what they read of a server's
-process (memory, CPU). Many thousands of sockets: tests/crowd.py."""
+clients, a room's broadcast, idle sockets, a chat soak of pages that reconnect
+as the baked page does, and what they read of a server's process (memory, CPU)
+and of the kernel. Many thousands of sockets: tests/crowd.py."""
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -12,12 +14,15 @@ import statistics
 import subprocess
 import time
 from contextlib import AsyncExitStack
+from itertools import cycle, islice, pairwise
 from pathlib import Path
 
 from websockets.asyncio.client import connect
+from websockets.exceptions import WebSocketException
 
 import contenders  # noqa: F401  (puts tests/ on sys.path)
 from helpers import VIA_PROXY
+from pages import Page
 
 HTTP_CONNECTIONS = 32
 WEBSOCKET_CLIENTS = 10
@@ -76,6 +81,12 @@ def rss_kib(server):
 
 def peak_rss_mib(server):
     return sum(status_kib(p, "VmHWM") for p in group_pids(server.process.pid)) / 1024
+
+
+def listen_overflows():
+    """The kernel's count of connections dropped for a full listen queue."""
+    names, values = Path("/proc/net/netstat").read_text().splitlines()[:2]
+    return int(dict(zip(names.split(), values.split(), strict=True))["ListenOverflows"])
 
 
 def cpu_seconds(server):
@@ -211,3 +222,85 @@ async def idle_sockets(server, count, path="/ws/echo/"):
         elapsed = time.perf_counter() - started
         await asyncio.sleep(1)
         return count / elapsed, (rss_kib(server) - before) / count
+
+
+async def chat_soak(ports, count, seconds, events):
+    """count pages in the chat room "soak", spread over the daphne ports, each
+    keeping its socket open as the baked page does (tests/pages.py). For
+    seconds, the first says a numbered message each second; at each (second,
+    name, action) of events, action() runs in a thread. Returns the pages, when
+    each message was said (time.time()), and when each event began and ended."""
+    pages = [
+        Page(f"ws://127.0.0.1:{port}/ws/chat/soak/", f"http://127.0.0.1:{port}")
+        for port in islice(cycle(ports), count)
+    ]
+    while not all(page.socket for page in pages):  # every page in the room
+        await asyncio.sleep(0.1)
+    said, happened, running = {}, {}, []
+    started = time.monotonic()
+    for second in range(seconds):
+        running += [
+            asyncio.create_task(timed(name, action, happened))
+            for at, name, action in events
+            if at == second
+        ]
+        if pages[0].socket is not None:
+            with contextlib.suppress(WebSocketException):
+                await pages[0].socket.send(json.dumps({"message": str(second)}))
+                said[str(second)] = time.time()
+        await asyncio.sleep(max(0, started + second + 1 - time.monotonic()))
+    await asyncio.gather(*running)
+    await asyncio.sleep(2)  # for the last message to reach every page
+    for page in pages:
+        await page.stop()
+    return pages, said, happened
+
+
+async def timed(name, action, happened):
+    began = time.time()
+    await asyncio.to_thread(action)
+    happened[name] = (began, time.time())
+
+
+def soak_figures(pages, said, restarts):
+    """What a soak's pages heard: the messages acknowledged (heard back by the
+    page that said them), deliveries, losses (not heard by a page open from a
+    message's saying until 2 s after) and those missed while away; and how
+    long the pages were away after each of restarts (name: (began, ended))."""
+    acked = {json.loads(m)["message"] for _, m in pages[0].heard} & said.keys()
+    delivered = lost = missed = 0
+    for page in pages:
+        heard = {json.loads(m)["message"] for _, m in page.heard} & acked
+        delivered += len(heard)
+        for text in acked - heard:
+            if page.open_during(said[text], said[text] + 2):
+                lost += 1
+            else:
+                missed += 1
+    return {
+        "acked": len(acked),
+        "delivered": delivered,
+        "lost": lost,
+        "missed_while_away": missed,
+        "away": {name: away_after(pages, *when) for name, when in restarts.items()},
+    }
+
+
+def away_after(pages, began, ended):
+    """How long pages were away after a restart that began and ended then:
+    from each close during it (or in the 5 s after) to the page's next open,
+    and the first page back once it ended."""
+    gaps, back = [], []
+    for page in pages:
+        for (_, closed), (opened, _) in pairwise(page.intervals):
+            if began <= closed <= ended + 5:
+                gaps.append(opened - closed)
+                back.append(opened - ended)
+    if not gaps:
+        return {"pages": 0, "p50": 0.0, "max": 0.0, "first_back_s": 0.0}
+    return {
+        "pages": len(gaps),
+        "p50": statistics.median(gaps),
+        "max": max(gaps),
+        "first_back_s": min(back),
+    }

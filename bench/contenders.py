@@ -40,10 +40,10 @@ class Contender:
         self.name, self.cwd, self.app, self.env = name, cwd, app, env or {}
         self.server = server
 
-    def serving(self, work):
+    def serving(self, work, port=None):
         log = work / (re.sub(r"\W+", "-", self.name) + ".log")
         command = [*SERVERS[self.server], self.app]
-        return serving(command, self.cwd, log, clean_env(**self.env))
+        return serving(command, self.cwd, log, clean_env(**self.env), port)
 
 
 class Bench:

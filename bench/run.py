@@ -26,11 +26,14 @@ from scenarios.capacity import Capacity
 from scenarios.echo import Echo
 from scenarios.guestbook import Guestbook
 from scenarios.http import Http
+from scenarios.outage import Outage
+from scenarios.restart import Restart
 from scenarios.servers import Servers
+from scenarios.soak import Soak
 from scenarios.who import Who
 
-DEFAULT = [Http, Guestbook, Echo, Who, Broadcast, Servers]
-ON_REQUEST = [Capacity]  # minutes each: --only capacity
+DEFAULT = [Http, Guestbook, Echo, Who, Broadcast, Servers, Outage]
+ON_REQUEST = [Capacity, Restart, Soak]  # minutes each, e.g. --only capacity
 NAMES = {scenario.name: scenario for scenario in DEFAULT + ON_REQUEST}
 
 
@@ -44,6 +47,10 @@ def arguments():
     parser.add_argument("--goal", type=int, default=10000, help="capacity: measured at")
     parser.add_argument("--capacity", type=int, default=50000, help="the ramp's end")
     parser.add_argument("--idle", type=int, default=20, help="capacity: seconds idle")
+    parser.add_argument("--pages", type=int, default=10000, help="restart: open")
+    parser.add_argument("--soak", type=int, default=240, help="soak: seconds")
+    parser.add_argument("--soak-pages", type=int, default=1000, help="soak: open")
+    parser.add_argument("--down", type=int, default=20, help="outage: seconds")
     parser.add_argument("--output", type=Path, default=ROOT / "bench")
     parser.add_argument("--no-chart", action="store_true", help="skip the charts")
     return parser.parse_args()

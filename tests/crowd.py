@@ -2,9 +2,11 @@
 
 Each process of the crowd connects from a loopback address of its own (so that
 no address runs out of ports, and no process out of open files), opens sockets
-when told to, holds them, and echoes one message on each. The capacity test
-and the benchmark's capacity scenario (bench/) use it. Run as a script, this
-file is one such process, told what to do one line at a time on its stdin.
+when told to, holds them, and echoes one message on each; or keeps them open as
+the baked page does, opening each again after a close with the page's backoff
+(pages.py). The capacity test and the benchmark's capacity and restart
+scenarios (bench/) use it. Run as a script, this file is one such process, told
+what to do one line at a time on its stdin.
 """
 
 import asyncio
@@ -19,6 +21,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from websockets.asyncio.client import connect
+
+from pages import reopening
 
 OPENING = 50  # handshakes in flight at once, in each process
 PER_PROCESS = 8000  # sockets a process holds at most
@@ -57,6 +61,19 @@ class Crowd:
         replies = self.ask(["echo"] * len(self.processes))
         seconds = [s for reply in replies for s in reply["seconds"]]
         return seconds, sum(reply["lost"] for reply in replies)
+
+    def keep(self):
+        """From now on, open each socket again after it closes, as the page
+        does (until the crowd ends)."""
+        self.ask(["keep"] * len(self.processes))
+
+    def kept(self):
+        """How the kept sockets fare: how many are open now, every time one
+        opened again (time.time()), and the tries that failed."""
+        replies = self.ask(["kept"] * len(self.processes))
+        reopened = [t for reply in replies for t in reply["reopened"]]
+        failed = sum(reply["failed"] for reply in replies)
+        return sum(reply["open"] for reply in replies), reopened, failed
 
 
 @contextmanager
@@ -97,17 +114,17 @@ def crowd(url, capacity, origin, server_hostname=None, port=None):
 NO_TLS_CHECK = ssl._create_unverified_context()  # noqa: S323  (a test certificate)
 
 
-async def member(url, origin, source, server_hostname, port):
-    options = {"origin": origin, "ping_interval": None, "open_timeout": TIMEOUT}
+async def member(url, origin, source, server_hostname, port, timeout=TIMEOUT):
+    options = {"origin": origin, "ping_interval": None, "open_timeout": timeout}
     parts = urlsplit(url)
     address = ("127.0.0.1", int(port)) if port else (parts.hostname, parts.port)
-    options["sock"] = await connected(source, address)
+    options["sock"] = await connected(source, address, timeout)
     if url.startswith("wss:"):
         options |= {"ssl": NO_TLS_CHECK, "server_hostname": server_hostname}
     return await connect(url, **options)
 
 
-async def connected(source, address):
+async def connected(source, address, timeout=TIMEOUT):
     """A TCP socket from source to address. Its port is chosen when it connects
     (IP_BIND_ADDRESS_NO_PORT), so that a port in use towards one address can
     serve another too: binding first would take the port from every address,
@@ -117,7 +134,7 @@ async def connected(source, address):
     sock.setblocking(False)
     sock.bind((source, 0))
     try:
-        async with asyncio.timeout(TIMEOUT):
+        async with asyncio.timeout(timeout):
             await asyncio.get_running_loop().sock_connect(sock, address)
     except BaseException:
         sock.close()
@@ -154,15 +171,53 @@ async def echo(sockets):
     return {"seconds": seconds, "lost": len(outcomes) - len(seconds)}
 
 
+class Kept:
+    """A socket of the crowd kept open as the page keeps its own."""
+
+    def __init__(self, socket, target):
+        self.first, self.target = socket, target
+        self.open, self.reopened, self.failed = True, [], 0
+
+    async def open_socket(self):
+        socket, self.first = self.first, None
+        # As a browser waits: the page's socket has no handshake timeout.
+        return socket or await member(*self.target, timeout=60)
+
+    async def opened(self, socket):
+        if not self.open:
+            self.open = True
+            self.reopened.append(time.time())
+        await socket.wait_closed()
+
+    def closed(self):
+        self.failed += not self.open  # a try that failed, not a close
+        self.open = False
+
+
 async def serve(target):
-    sockets, loop = [], asyncio.get_running_loop()
+    sockets, kept, tasks, loop = [], [], [], asyncio.get_running_loop()
     while line := await loop.run_in_executor(None, sys.stdin.readline):
-        command, *argument = line.split()  # grow <count>, or echo
+        command, *argument = line.split()  # grow <count>, echo, keep or kept
         if command == "grow":
             reply = await grow(sockets, int(argument[0]), *target)
-        else:
+        elif command == "echo":
             reply = await echo(sockets)
+        elif command == "keep":
+            kept = [Kept(socket, target) for socket in sockets]
+            tasks = [
+                asyncio.create_task(reopening(k.open_socket, k.opened, k.closed))
+                for k in kept
+            ]
+            reply = {"kept": len(kept)}
+        else:
+            reply = {
+                "open": sum(k.open for k in kept),
+                "reopened": [t for k in kept for t in k.reopened],
+                "failed": sum(k.failed for k in kept),
+            }
         print(json.dumps(reply), flush=True)
+    for task in tasks:
+        task.cancel()
     await asyncio.gather(*(s.close() for s in sockets), return_exceptions=True)
 
 

@@ -4,11 +4,12 @@ and with the limits that the README's nginx.conf lines and systemd unit set.
 The deployment tests and the benchmark's capacity scenario (bench/) run it so.
 """
 
+import itertools
 import re
 import resource
 import shlex
 import subprocess
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -19,6 +20,7 @@ from helpers import (
     free_port,
     production_copy,
     serving,
+    stop,
     wait_for_port,
 )
 from readme import VENV, blocks, commands, section
@@ -100,6 +102,7 @@ class Proxied:
     https_port: int
     daphne: object  # helpers.Server
     error_log: object  # nginx's
+    restart: object  # restart(): daphne stopped, as systemd does, and started again
 
 
 @contextmanager
@@ -123,8 +126,21 @@ def behind_nginx(
     cwd, app = served or (production_copy(project, where / "pro"), "app:application")
     env = clean_env(**{**PRODUCTION_ENV, "DJANGO_ALLOWED_HOSTS": HOSTS})
     command = with_nofile(limits.daphne_nofile, proxied_daphne(project, app))
-    log = where / "daphne.log"
-    with serving(command, cwd, log, env=env, stop_timeout=stop_timeout) as daphne:
+    starts = itertools.count(1)  # daphne.log, then daphne-2.log after a restart
+    with ExitStack() as daphnes:
+
+        def start(port=None):
+            number = next(starts)
+            log = where / ("daphne.log" if number == 1 else f"daphne-{number}.log")
+            running = serving(command, cwd, log, env, port, stop_timeout=stop_timeout)
+            return daphnes.enter_context(running)
+
+        def restart():
+            stop(site.daphne.process, stop_timeout)
+            site.daphne = start(site.daphne.port)
+            return site.daphne
+
+        daphne = start()
         http_port, https_port = ports or (free_port(), free_port())
         listen = (f"{address}:{http_port}", f"{address}:{https_port}")
         config = nginx_conf(project, certificate, where, limits, listen, daphne)
@@ -136,7 +152,8 @@ def behind_nginx(
         )
         try:
             wait_for_port(https_port, process, where / "error.log", address=address)
-            yield Proxied(http_port, https_port, daphne, where / "error.log")
+            site = Proxied(http_port, https_port, daphne, where / "error.log", restart)
+            yield site
         finally:
             process.terminate()
             process.wait(timeout=10)
@@ -149,7 +166,7 @@ def nginx_conf(project, certificate, where, limits, listen, daphne):
     block = (
         nginx_blocks(project)[1]
         .replace("listen 80;", f"listen {listen[0]};")
-        .replace("listen 443 ssl;", f"listen {listen[1]} ssl;")
+        .replace("listen 443 ssl", f"listen {listen[1]} ssl")
         .replace("127.0.0.1:8000", urlsplit(daphne.url).netloc)
         .replace("/etc/letsencrypt/live/example.com/fullchain.pem", str(cert))
         .replace("/etc/letsencrypt/live/example.com/privkey.pem", str(key))
@@ -173,7 +190,9 @@ def make_certificate(where):
             "req",
             "-x509",
             "-newkey",
-            "rsa:2048",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
             "-nodes",
             "-days",
             "1",

@@ -37,6 +37,7 @@ CONTENDERS = {
         "asgi bake, uvicorn",
         "asgi bake, granian",
     ],
+    "outage": ["Redis", "PostgreSQL, asgi", "PostgreSQL, channels"],
 }
 # The capacity scenario's own options, small: it ramps through nginx.
 CAPACITY = ["--goal", "100", "--capacity", "150", "--idle", "1"]
@@ -55,6 +56,8 @@ def bench(output, *arguments):
             "100",
             "--members",
             "20",
+            "--down",
+            "1",
             "--output",
             output,
             "--no-chart",  # matplotlib is the benchmark's, not the tests'
@@ -80,6 +83,8 @@ def test_one_short_round_reports_every_contender(tmp_path):
     assert results["http"]["contenders"]["original demo"]["rps_vs_demo"] == 1
     assert results["http"]["speed_section"] > 0
     assert all(f["connects_per_s"] > 0 for f in results["who"]["contenders"].values())
+    outage = results["outage"]["contenders"]
+    assert all(f >= 0 for figures in outage.values() for f in figures.values())
     assert "| template (default) |" in result.stdout
 
 
@@ -107,3 +112,28 @@ def test_an_unknown_scenario_is_refused(tmp_path):
 
     assert result.returncode == 2
     assert "invalid choice" in result.stderr
+
+
+def test_after_a_restart_every_page_is_back(tmp_path):
+    result = bench(tmp_path, "--only", "restart", "--pages", "300")
+
+    assert result.returncode == 0, result.stderr
+    restart = json.loads((tmp_path / "results.json").read_text())["restart"]
+    figures = restart["contenders"]["template (asgi)"]
+    assert (figures["pages"], figures["back"]) == (300, 300)
+    assert figures["listen_overflows"] == 0
+    assert 0 < figures["down_s"] < figures["all_back_s"]
+
+
+def test_the_soak_loses_no_message(tmp_path):
+    # Its short form: 100 pages for 45 s, Redis restarted at 15 s, a daphne at 30.
+    result = bench(tmp_path, "--only", "soak", "--soak", "45", "--soak-pages", "100")
+
+    assert result.returncode == 0, result.stderr
+    soak = json.loads((tmp_path / "results.json").read_text())["soak"]
+    figures = soak["contenders"]["template (channels)"]
+    assert figures["lost"] == 0
+    assert figures["acked"] >= 40  # of 45: a few are said while the sender is away
+    assert figures["delivered"] >= 40 * 90
+    pages_away = {restart: f["pages"] for restart, f in figures["away"].items()}
+    assert pages_away == {"redis": 100, "daphne": 50}

@@ -11,9 +11,8 @@ It takes minutes, so it runs once per run, and only when asked for
 import os
 import re
 import time
-from pathlib import Path
 
-from clients import cpu_seconds, percentiles_ms, rss_kib
+from clients import cpu_seconds, listen_overflows, percentiles_ms, rss_kib
 from contenders import REFERENCE
 from crowd import crowd
 from deploy import HARD_NOFILE, behind_nginx, make_certificate, readme_limits
@@ -153,12 +152,6 @@ class Capacity(Scenario):
 
     def chart(self, results, output):
         ramps(results, output / "capacity.png")
-
-
-def listen_overflows():
-    """The kernel's count of connections dropped for a full listen queue."""
-    names, values = Path("/proc/net/netstat").read_text().splitlines()[:2]
-    return int(dict(zip(names.split(), values.split(), strict=True))["ListenOverflows"])
 
 
 def files(pid):
