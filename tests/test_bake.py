@@ -8,6 +8,7 @@ import tomllib
 import pytest
 
 from helpers import BIN, EVERY_OPTION, ROOT
+from pages import CAP
 
 FILES = {
     ".env",
@@ -176,6 +177,15 @@ def test_app_keeps_within_its_line_budget(bake, options):
     app = (bake(options).project_path / "app.py").read_text()
 
     assert len(app.splitlines()) <= LINE_BUDGET[options["websocket"]]
+
+
+def test_the_pages_of_the_benchmark_wait_as_the_baked_page_does(baked):
+    # tests/pages.py replays the page's backoff: a random share of 2 ** tries
+    # seconds, at most CAP.
+    app = (baked.project_path / "app.py").read_text()
+
+    has_sockets = baked.context["websocket"] != "none"
+    assert (f"Math.random() * Math.min({CAP}, 2 ** tries) * 1000" in app) == has_sockets
 
 
 def test_template_jinja_encloses_whole_statements():
