@@ -11,6 +11,7 @@ import shlex
 import subprocess
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 from helpers import (
@@ -44,9 +45,11 @@ HARD_NOFILE = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
 class Limits:
     nginx_conf: str  # nginx.conf's main-context directives and events block
     daphne_nofile: int  # daphne's open files (soft limit)
+    somaxconn: int = 4096  # connections a listen queue may hold (Linux's default)
 
 
 DEBIAN_DEFAULTS = Limits(DEBIAN_NGINX_CONF, SYSTEMD_NOFILE)
+SOMAXCONN = Path("/proc/sys/net/core/somaxconn")
 
 
 def readme(project):
@@ -78,8 +81,26 @@ def readme_limits(project):
         conf,
     )
     nofile = int(re.search(r"^LimitNOFILE=(\d+)$", unit(project), re.M)[1])
+    proxy = section(readme(project), "### daphne behind a reverse proxy")
+    somaxconn = int(re.search(r"net.core.somaxconn = (\d+)", proxy)[1])
     # Debian's worker_processes line stays as it is.
-    return Limits(DEBIAN_WORKERS + conf, within_reach(nofile))
+    return Limits(DEBIAN_WORKERS + conf, within_reach(nofile), somaxconn)
+
+
+@contextmanager
+def listen_queues(somaxconn):
+    """net.core.somaxconn as the README's sysctl sets it, for the block, where
+    this process may set it (root in its network namespace)."""
+    before = int(SOMAXCONN.read_text())
+    try:
+        SOMAXCONN.write_text(str(somaxconn))
+    except OSError:
+        before = None
+    try:
+        yield
+    finally:
+        if before is not None:
+            SOMAXCONN.write_text(str(before))
 
 
 def proxied_daphne(project, app="app:application"):
@@ -127,7 +148,7 @@ def behind_nginx(
     env = clean_env(**{**PRODUCTION_ENV, "DJANGO_ALLOWED_HOSTS": HOSTS})
     command = with_nofile(limits.daphne_nofile, proxied_daphne(project, app))
     starts = itertools.count(1)  # daphne.log, then daphne-2.log after a restart
-    with ExitStack() as daphnes:
+    with listen_queues(limits.somaxconn), ExitStack() as daphnes:
 
         def start(port=None):
             number = next(starts)
