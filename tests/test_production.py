@@ -89,10 +89,13 @@ def test_request_line_over_daphnes_limit_is_dropped(production):
     # Twisted, under daphne, closes the connection without an answer when the
     # request line passes 16 KiB; the reverse proxy answers 414 before that.
     parts = urlsplit(production.url)
+    request = b"GET /?name=" + b"a" * 100_000 + b" HTTP/1.1\r\nHost: localhost\r\n\r\n"
     with socket.create_connection((parts.hostname, parts.port), timeout=10) as raw:
-        raw.sendall(b"GET /?name=" + b"a" * 100_000 + b" HTTP/1.1\r\n")
-        raw.sendall(b"Host: localhost\r\nX-Forwarded-Proto: https\r\n\r\n")
-        answer = raw.recv(65536)
+        try:
+            raw.sendall(request)
+            answer = raw.recv(65536)
+        except (BrokenPipeError, ConnectionResetError):  # closed while we sent
+            answer = b""
 
     assert answer == b""
     assert_still_serving_cleanly(production)
