@@ -323,7 +323,11 @@ def test_survives_postgresql_going_away_and_coming_back(
 
     assert (before, down_status, after) == (200, 503, 200)
     assert down_headers["Retry-After"] == "10"
-    assert down_page == b"<!doctype html><title>Unavailable</title><p>Back in a moment."
+    assert down_page == (
+        b"<!doctype html><title>Unavailable</title>\n"
+        b'<meta http-equiv="refresh" content="10"><p>Back in a moment: this page '
+        b"tries again."
+    )
     assert echo == "Still here"
     assert "Traceback" not in log_while_down
     errors = [line for line in log_while_down.splitlines() if " ERROR " in line]
@@ -417,6 +421,28 @@ def test_a_logged_in_websocket_is_refused_while_postgresql_is_down_and_back_afte
         "couldn't get a connection after 3.00 sec"
     ]
     assert "Traceback" not in server.log.read_text()
+
+
+def test_after_postgresql_restarts_an_idle_process_serves_its_first_page(
+    project, postgres, postgres_running, tmp_path
+):
+    # Busy before, so that the pool holds several connections, then idle while
+    # PostgreSQL restarts: the restart breaks them all.
+    data, _, port = postgres
+    env = ENV | {"DATABASE_URL": postgres_running}
+    with guestbook(project, tmp_path / "daphne.log", env) as server:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            busy = set(
+                pool.map(lambda _: get(server.url, headers=VIA_PROXY)[0], range(40))
+            )
+        pg_ctl(data, "stop")
+        with serving_postgres(data, tmp_path / "again.log", port=port):
+            time.sleep(2)
+            (status, _, _), seconds = timed(get, server.url, "/", VIA_PROXY)
+
+    assert (busy, status) == ({200}, 200)
+    assert seconds < 1
+    assert database_lines(server.log) == []
 
 
 def test_with_debug_on_a_postgresql_outage_costs_a_page_the_pools_timeout(

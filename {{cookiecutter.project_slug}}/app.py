@@ -14,6 +14,10 @@ Serve it with ``daphne app:application``; ``python app.py`` is its manage.py.
 
 import logging
 import sys
+{%- if cookiecutter.database %}
+import threading
+import time
+{%- endif %}
 from pathlib import Path
 
 import django
@@ -305,7 +309,8 @@ class DatabaseErrors(MiddlewareMixin):
         return None  # Django's 500 (or debug page), with the traceback
 
 
-UNAVAILABLE = "<!doctype html><title>Unavailable</title><p>Back in a moment."
+UNAVAILABLE = """<!doctype html><title>Unavailable</title>
+<meta http-equiv="refresh" content="10"><p>Back in a moment: this page tries again."""
 RETRY = {"Retry-After": "10"}
 {%- else %}
 
@@ -615,11 +620,11 @@ async def with_session_and_user(scope):
     return dict(scope, session=request.session, user=await user_of(request))
 
 
-@sync_to_async
+@sync_to_async(thread_sensitive=False)  # lookups do not wait for each other
 def user_of(request):
     """auth.get_user(), with the care Django takes of a request's database
     connection: closed before and after if it broke or grew old, so that it
-    recovers after an outage (one thread serves every websocket's lookup)."""
+    recovers after an outage."""
     close_old_connections()
     try:
         return auth.get_user(request)
@@ -689,6 +694,20 @@ if not settings.CSRF_USE_SESSIONS:
 # Without a database, Django's per-request database housekeeping is a wasted hop.
 request_started.disconnect(reset_queries)
 request_started.disconnect(close_old_connections)
+{%- else %}
+
+
+def check_the_pool():
+    """A restart of PostgreSQL breaks the pool's idle connections, which the
+    pool finds only as it hands them out, waiting a second after each: test
+    them every second instead, so that the first page after it is served."""
+    while not time.sleep(1):
+        if not connection.pool.closed:
+            connection.pool.check()
+
+
+if DATABASE["ENGINE"] == "django.db.backends.postgresql":
+    threading.Thread(target=check_the_pool, daemon=True).start()
 {%- endif %}
 
 
