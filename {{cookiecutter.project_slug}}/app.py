@@ -115,13 +115,11 @@ if DATABASE["ENGINE"] == "django.db.backends.sqlite3":
     }
 elif DATABASE["ENGINE"] == "django.db.backends.postgresql":
     # A pool per process (psycopg[pool]), each connection checked before use.
-    # While PostgreSQL is down, a request waits 3 s for a connection (daphne
-    # gives a websocket 5 to be answered) and logs one line, not the pool's
-    # retries; those come every second or two, so pages are back with it.
-    POOL = {"timeout": 3, "reconnect_timeout": 2}
+    # While PostgreSQL is down a request waits 3 s (daphne gives a websocket 5).
+    POOL = {"timeout": 3, "reconnect_timeout": 2}  # it retries: back when it is
     DATABASE["OPTIONS"] = {"pool": POOL, **DATABASE.get("OPTIONS", {})}
     DATABASE["CONN_HEALTH_CHECKS"] = True
-    logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
+    logging.getLogger("psycopg.pool").setLevel(logging.ERROR)  # not each retry
 # The password validators of Django's startproject: the admin refuses weak ones.
 VALIDATORS = "UserAttributeSimilarity MinimumLength CommonPassword NumericPassword"
 # `python app.py` runs this file as __main__: Django still finds it as "app".

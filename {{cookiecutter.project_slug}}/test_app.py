@@ -26,6 +26,7 @@ from django.contrib.auth.models import User
 {%- endif %}
 {%- if cookiecutter.database and cookiecutter.websocket != "none" %}
 from django.db import connection
+from django.db.backends.signals import connection_created
 {%- endif %}
 from django.http import HttpResponse
 from django.template import engines
@@ -864,6 +865,9 @@ class WhoIsThereTests(TransactionTestCase):
             queries.append(sql)
             return execute(sql, params, many, context)
 
+        def record_on(connection, **kwargs):  # of a thread of the lookup's own
+            connection.execute_wrappers.append(record)
+
         async def connect():
             scope = with_headers(websocket_scope("/ws/echo/"), **headers)
             socket = ApplicationCommunicator(app.application, scope)
@@ -873,8 +877,12 @@ class WhoIsThereTests(TransactionTestCase):
             await socket.wait(timeout=1)
             return reply
 
-        with connection.execute_wrapper(record):
-            reply = async_to_sync(connect)()
+        connection_created.connect(record_on)
+        try:
+            with connection.execute_wrapper(record):
+                reply = async_to_sync(connect)()
+        finally:
+            connection_created.disconnect(record_on)
         return queries, compact(reply)
 
     def test_a_connection_without_a_session_cookie_makes_no_query(self):
