@@ -16,6 +16,7 @@ FILES = {
     ".github",
     ".gitignore",
     ".pre-commit-config.yaml",
+    "DEPLOY.md",
     "README.md",
     "app.py",
     "conftest.py",
@@ -128,13 +129,9 @@ def test_imports_channels_only_in_its_variant(baked):
         if re.search(r"^\s*(from|import) channels\b", p.read_text(), re.MULTILINE)
     ]
 
-    channels, database = (
-        baked.context["websocket"] == "channels",
-        baked.context["database"],
-    )
-    # With a database, the tests use Channels' own test client.
-    expected = ["app.py", "test_app.py"] if channels and database else ["app.py"]
-    assert sorted(importers) == (expected if channels else [])
+    channels = baked.context["websocket"] == "channels"
+    # The tests use Channels' own test client.
+    assert sorted(importers) == (["app.py", "test_app.py"] if channels else [])
 
 
 def test_http_only_variant_has_no_websocket_routes(baked):

@@ -16,6 +16,9 @@ TEST_ENVIRONMENT = {
     "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS": "1",
     "DJANGO_SECURE_HSTS_PRELOAD": "1",
     "DJANGO_SECURE_COOKIES": "1",
+{%- if cookiecutter.database %}
+    "DATABASE_URL": "sqlite://:memory:",  # the tests' own, whatever .env names
+{%- endif %}
 {%- if cookiecutter.websocket == "channels" %}
     "REDIS_URL": "",  # chat rooms in memory
 {%- endif %}
