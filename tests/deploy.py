@@ -53,18 +53,19 @@ SOMAXCONN = Path("/proc/sys/net/core/somaxconn")
 
 
 def readme(project):
-    return (project / "README.md").read_text()
+    """The bake's deployment guide."""
+    return (project / "DEPLOY.md").read_text()
 
 
 def nginx_blocks(project):
     """The README's nginx code: (the nginx.conf lines, the site's block)."""
-    conf, site = blocks(section(readme(project), "### nginx"), "nginx")
+    conf, site = blocks(section(readme(project), "## nginx"), "nginx")
     return conf, site
 
 
 def unit(project):
     """The README's systemd unit."""
-    return blocks(section(readme(project), "### systemd"), "ini")[0]
+    return blocks(section(readme(project), "## systemd"), "ini")[0]
 
 
 def within_reach(count):
@@ -81,7 +82,7 @@ def readme_limits(project):
         conf,
     )
     nofile = int(re.search(r"^LimitNOFILE=(\d+)$", unit(project), re.M)[1])
-    proxy = section(readme(project), "### daphne behind a reverse proxy")
+    proxy = section(readme(project), "## daphne behind a reverse proxy")
     somaxconn = int(re.search(r"net.core.somaxconn = (\d+)", proxy)[1])
     # Debian's worker_processes line stays as it is.
     return Limits(DEBIAN_WORKERS + conf, within_reach(nofile), somaxconn)
@@ -105,7 +106,7 @@ def listen_queues(somaxconn):
 
 def proxied_daphne(project, app="app:application"):
     """daphne as the README runs it behind the proxy (on serving()'s port)."""
-    block = blocks(section(readme(project), "### daphne behind a reverse proxy"), "sh")
+    block = blocks(section(readme(project), "## daphne behind a reverse proxy"), "sh")
     program, *arguments = shlex.split(commands(block[0], VENV)[0])
     assert program == "daphne"
     arguments = [a.replace("tcp:8000:", "tcp:{port}:") for a in arguments]

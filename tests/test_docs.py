@@ -5,7 +5,9 @@
 
 import re
 
-from helpers import ROOT
+import pytest
+
+from helpers import EVERY_OPTION, ROOT
 
 
 def test_template_readme_excerpt_is_the_baked_code(bake):
@@ -38,3 +40,69 @@ def test_template_readme_leads_in_at_most_about_200_lines():
 
     assert len(readme.splitlines()) <= 200
     assert headings[:3] == ["What you get", "The two commands", "Options"]
+
+
+# What a bake may carry, by (websocket, database): README.md's lines, and
+# test_app.py's lines and tests.
+BUDGETS = {
+    ("none", False): (150, 80, 11),
+    ("asgi", False): (190, 110, 15),
+    ("channels", False): (210, 130, 18),
+    ("none", True): (210, 150, 21),
+    ("asgi", True): (240, 180, 25),
+    ("channels", True): (260, 200, 28),
+}
+SIX = [p for p in EVERY_OPTION if not p.values[0]["debug"]]
+KEY_RECIPE = "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
+
+
+def docs_of(project):
+    return {name: (project / name).read_text() for name in ("README.md", "DEPLOY.md")}
+
+
+@pytest.mark.parametrize("options", SIX)
+def test_the_bakes_readme_and_tests_keep_within_their_budgets(bake, options):
+    project = bake(options).project_path
+    readme_lines, test_lines, tests = BUDGETS[options["websocket"], options["database"]]
+
+    test_app = (project / "test_app.py").read_text()
+
+    assert len((project / "README.md").read_text().splitlines()) <= readme_lines
+    assert len(test_app.splitlines()) <= test_lines
+    assert len(re.findall(r"(?m)^    (async )?def test_", test_app)) <= tests
+
+
+@pytest.mark.parametrize("options", SIX)
+def test_the_bakes_readme_leads_with_running_it_and_where_the_code_is(bake, options):
+    readme = (bake(options).project_path / "README.md").read_text()
+
+    lead = "".join(readme.splitlines(keepends=True)[:25])
+
+    assert "daphne app:application\n```" in lead
+    assert "<http://localhost:8000/?name=Django%20user>" in lead
+    assert "`async def index` in `app.py`" in lead
+    assert "[DEPLOY.md](DEPLOY.md)" in lead
+
+
+@pytest.mark.parametrize("options", SIX)
+def test_the_key_recipe_is_given_at_most_three_times(bake, options):
+    project = bake(options).project_path
+
+    texts = [path.read_text() for path in project.rglob("*") if path.is_file()]
+
+    assert sum(text.count(KEY_RECIPE) for text in texts) <= 3
+
+
+@pytest.mark.parametrize("options", SIX)
+def test_the_docs_name_only_what_the_bake_has(bake, options):
+    project = bake(options).project_path
+
+    docs = docs_of(project)
+
+    linked = {t for text in docs.values() for t in re.findall(r"\]\(([\w.]+)\)", text)}
+    assert all((project / name).exists() for name in linked), linked
+    assert not any("bench/" in text for text in docs.values())
+    if options["websocket"] == "none":
+        assert not any(re.search("(?i)websocket", text) for text in docs.values())
+    if not options["database"]:
+        assert not any(re.search("(?i)database|postgres", t) for t in docs.values())

@@ -292,7 +292,8 @@ def test_first_day(
 ):
     websocket, database = options["websocket"], options["database"]
     baked = bake(options).project_path
-    readme = (baked / "README.md").read_text()
+    # README.md, then DEPLOY.md: every shell block of both is followed.
+    readme = (baked / "README.md").read_text() + (baked / "DEPLOY.md").read_text()
     project = shutil.copytree(baked, tmp_path / "work" / baked.name)
     env = (uv_env(uv_home) if route == UV else clean_env()) | GIT_AUTHOR
     day = Day(project, route, env, readme)
@@ -303,9 +304,11 @@ def test_first_day(
     grow(project, readme, websocket, database)
     if database:
         day.follow("## Models and the database")
+        day.follow("## The database")  # DEPLOY.md's: static files, backups, psycopg
         on_postgresql = migrate_on_postgresql(day, postgres, f"day_{websocket}")
     [tests, *ruff] = day.follow("## Test", PYTEST_ADDOPTS="-v")[-3:]
-    production_check = day.follow("## Production")
+    production_check = day.follow("## Production settings")
+    day.follow("## daphne behind a reverse proxy")
     with day.serving(run_it, {"DJANGO_DEBUG": "0"}) as debug_off:
         answer = shout(debug_off.url, websocket) if websocket != "none" else None
         client = readme_client(readme, debug_off.url) if websocket != "none" else None
@@ -322,7 +325,7 @@ def test_first_day(
     assert "test_app.py::AboutTests::test_links_back_to_the_greeting PASSED" in tests
     assert re.fullmatch(PASSED, tests.splitlines()[-1])
     assert ruff[-1] == "All checks passed!\n"
-    assert production_check == [CHECKED]
+    assert production_check == ["", CHECKED]  # the key's file, then the check
     assert answer == (None if websocket == "none" else "HELLO")
     assert client == (None if websocket == "none" else "Hello\n")
     assert seen == {
