@@ -16,7 +16,7 @@ import pytest
 from websockets.asyncio.client import connect
 
 import deploy
-from helpers import BIN, OPTIONS, clean_env, production_copy
+from helpers import BIN, OPTIONS, clean_env, free_port, production_copy
 
 
 @pytest.mark.skipif(not shutil.which("systemd-analyze"), reason="no systemd-analyze")
@@ -84,10 +84,15 @@ def proxied(deployed, certificate, tmp_path_factory):
         yield site
 
 
-def https(site, path="/", method="GET", body=None, headers=None):
-    """Ask nginx over https for example.com; return (status, headers, body)."""
+def https(site, path="/", method="GET", body=None, headers=None, port=0):
+    """Ask nginx over https for example.com, from port (any if 0); return
+    (status, headers, body)."""
     connection = http.client.HTTPSConnection(
-        "127.0.0.1", site.https_port, context=NO_TLS_CHECK, timeout=30
+        "127.0.0.1",
+        site.https_port,
+        context=NO_TLS_CHECK,
+        timeout=30,
+        source_address=("127.0.0.1", port),
     )
     try:
         headers = {"Host": "example.com", **(headers or {})}
@@ -136,6 +141,17 @@ def test_nginx_passes_on_the_real_client_address_only(proxied):
     served = [line for line in lines if "name=spoof" in line]
     assert len(served) == 1
     assert served[0].startswith("127.0.0.1:")
+
+
+def test_nginx_passes_on_the_clients_port(proxied):
+    port = free_port()
+
+    https(proxied, "/?name=port", port=port)
+
+    lines = proxied.daphne.log.read_text().splitlines()
+    assert [line.split()[0] for line in lines if "name=port" in line] == [
+        f"127.0.0.1:{port}"
+    ]
 
 
 @pytest.fixture(scope="session")
