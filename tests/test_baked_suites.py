@@ -44,7 +44,9 @@ def test_the_bake_and_the_machinery_pass_their_tests(options, bake, uv_home, tmp
     project = copy_of(result, tmp_path)
     (project / "test_machinery.py").write_text(render(MACHINERY, result.context))
 
-    tests = run(*PYTEST, "pytest", cwd=project, env=uv_env(uv_home))
+    # The machinery's tests run commands in subprocesses: two at a time.
+    xdist = ["--with", "pytest-xdist", "pytest", "-n", "2"]
+    tests = run(*PYTEST, *xdist, cwd=project, env=uv_env(uv_home))
 
     assert re.fullmatch(PASSED, tests.stdout.splitlines()[-1])
 
