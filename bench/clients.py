@@ -290,16 +290,17 @@ def away_after(pages, began, ended):
     """How long pages were away after a restart that began and ended then:
     from each close during it (or in the 5 s after) to the page's next open,
     and the first page back once it ended."""
-    gaps, back = [], []
-    for page in pages:
+    gaps, back, away = [], [], set()
+    for number, page in enumerate(pages):
         for (_, closed), (opened, _) in pairwise(page.intervals):
             if began <= closed <= ended + 5:
                 gaps.append(opened - closed)
                 back.append(opened - ended)
+                away.add(number)  # a page may be closed twice (two errors)
     if not gaps:
         return {"pages": 0, "p50": 0.0, "max": 0.0, "first_back_s": 0.0}
     return {
-        "pages": len(gaps),
+        "pages": len(away),
         "p50": statistics.median(gaps),
         "max": max(gaps),
         "first_back_s": min(back),
