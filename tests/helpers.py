@@ -39,6 +39,8 @@ EVERY_OPTION = [
     for websocket in ("none", "asgi", "channels")
     for debug in (True, False)
 ]
+# One of each bake: debug only changes .env, which the baked tests override.
+SIX = [p for p in EVERY_OPTION if not p.values[0]["debug"]]
 # The combinations served by real processes: debug only changes .env, and the
 # database adds the same settings and pages to every websocket choice, so one
 # bake with a database is served here (test_database.py serves it further).

@@ -7,12 +7,9 @@ import shutil
 import pytest
 from cookiecutter.environment import StrictEnvironment
 
-from helpers import EVERY_OPTION, PASSED, ROOT, run, uv_env
+from helpers import PASSED, ROOT, SIX, run, uv_env
 
 MACHINERY = ROOT / "tests" / "machinery" / "test_machinery.py.jinja"
-# Bakes differ in their tests by websocket and database (debug lives in .env,
-# which the tests' conftest.py overrides).
-SIX = [p for p in EVERY_OPTION if not p.values[0]["debug"]]
 PYTEST = ["uv", "run", "--isolated", "--with-requirements", "requirements-dev.txt"]
 # What README.md invites: a CDN in the policy, and a page whose HTML is long.
 POLICY = '"script-src": [SELF, NONCE]'

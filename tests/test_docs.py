@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from helpers import EVERY_OPTION, ROOT
+from helpers import ROOT, SIX
 
 
 def test_template_readme_excerpt_is_the_baked_code(bake):
@@ -52,7 +52,6 @@ BUDGETS = {
     ("asgi", True): (240, 180, 25),
     ("channels", True): (260, 200, 28),
 }
-SIX = [p for p in EVERY_OPTION if not p.values[0]["debug"]]
 KEY_RECIPE = "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
 
 
