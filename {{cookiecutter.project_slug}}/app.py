@@ -11,18 +11,23 @@
 
 Serve it with ``daphne app:application``; ``python app.py`` is its manage.py.
 """
-
+{% if cookiecutter.websocket == "channels" %}
+import asyncio
+{%- endif %}
 import logging
 import sys
 {%- if cookiecutter.database %}
 import threading
 import time
 {%- endif %}
+{%- if cookiecutter.websocket == "channels" %}
+import uuid
+{%- endif %}
 from pathlib import Path
 
 import django
 {%- if cookiecutter.websocket == "channels" %}
-import redis
+import redis.asyncio
 {%- if cookiecutter.database %}
 from channels.auth import AuthMiddlewareStack
 {%- endif %}
@@ -91,12 +96,13 @@ env.read_env(ENV_FILE, recurse=False)
 PROXY_HEADER = env.str("DJANGO_SECURE_PROXY_SSL_HEADER", "X-Forwarded-Proto")
 PROXY_META_KEY = f"HTTP_{PROXY_HEADER.upper().replace('-', '_')}"  # Django's name
 {%- if cookiecutter.websocket == "channels" %}
-# Chat rooms: in this process, or on Redis (REDIS_URL), read for longer than the
-# layer waits for a message, 5 s (redis-py 8 stops at 5 too: channels_redis#422).
+# Chat rooms: in this process, or on Redis (REDIS_URL): reads outlast the layer's
+# 5 s waits (channels_redis#422); the pool lets a crowd join (redis-py 8 allows 100).
 LAYER = {"BACKEND": "channels.layers.InMemoryChannelLayer"}
 if REDIS_URL := env.str("REDIS_URL", ""):
     LAYER["BACKEND"] = "channels_redis.core.RedisChannelLayer"
-    LAYER["CONFIG"] = {"hosts": [{"address": REDIS_URL, "socket_timeout": 10}]}
+    HOST = {"address": REDIS_URL, "socket_timeout": 10, "max_connections": 1000}
+    LAYER["CONFIG"] = {"hosts": [HOST]}
 {%- endif %}
 {%- if cookiecutter.database %}
 
@@ -636,11 +642,14 @@ async def websocket_application(scope, receive, send):
     try:
         if not await refused(scope, receive, send, reason=""):
             OPEN.add(send)
+            if REDIS_URL and not HEARTBEAT:  # one a process, while sockets are open
+                HEARTBEAT.add(asyncio.create_task(heartbeat()))
             await websocket_router(scope, receive, send)
-    except redis.RedisError as error:  # Redis failed, and may have lost the rooms:
-        logging.warning("Websocket %s closed: Redis: %s", scope["path"], error)
-        while OPEN:  # every socket here closes (4011: 1011 is daphne's), to rejoin
-            await OPEN.pop()({"type": "websocket.close", "code": 4011})
+    except redis.RedisError as error:  # the heartbeat closes the other sockets
+        if send in OPEN:  # (and this one, unless it failed first)
+            OPEN.discard(send)
+            logging.warning("Websocket %s closed: Redis: %s", scope["path"], error)
+            await send({"type": "websocket.close", "code": 4011})
 {%- if cookiecutter.database %}
     except DatabaseError as error:  # likewise the database (Channels cares for
         reason = str(error).partition("\n")[0]  # its connections, as Django)
@@ -654,7 +663,28 @@ async def websocket_application(scope, receive, send):
         OPEN.discard(send)
 
 
-OPEN = set()  # the send of each open websocket
+async def heartbeat():
+    """While websockets are open, renew a mark on Redis every second. If Redis
+    fails, or forgot the mark (and the rooms: it restarted faster than a socket
+    noticed), close them all (4011: 1011 is daphne's), so that pages rejoin."""
+    client = redis.asyncio.Redis.from_url(REDIS_URL, socket_timeout=10)
+    mark, reason = f"heartbeat:{uuid.uuid4()}", "Redis forgot the rooms"
+    try:
+        await client.set(mark, 1, ex=60)
+        while OPEN and await client.set(mark, 1, ex=60, get=True):
+            await asyncio.sleep(1)
+    except redis.RedisError as error:
+        reason = f"Redis: {error}"
+    finally:
+        HEARTBEAT.clear()
+        await client.aclose()
+    if OPEN:
+        logging.warning("Websockets closed: %s", reason)
+    while OPEN:
+        await OPEN.pop()({"type": "websocket.close", "code": 4011})
+
+
+OPEN, HEARTBEAT = set(), set()  # the send of each open websocket; the heartbeat
 {%- if cookiecutter.database %}
 routes = URLRouter([*websocket_urlpatterns, re_path("", refused)])  # no route: 403
 websocket_router = AuthMiddlewareStack(routes)  # self.scope["user"], ["session"]
