@@ -20,9 +20,6 @@ import sys
 import threading
 import time
 {%- endif %}
-{%- if cookiecutter.websocket == "channels" %}
-import uuid
-{%- endif %}
 from pathlib import Path
 
 import django
@@ -32,9 +29,7 @@ import redis.asyncio
 from channels.auth import AuthMiddlewareStack
 {%- endif %}
 from channels.generic import websocket
-{%- if cookiecutter.database %}
 from channels.layers import get_channel_layer
-{%- endif %}
 from channels.routing import URLRouter
 {%- endif %}
 {%- if cookiecutter.database and cookiecutter.websocket == "asgi" %}
@@ -209,9 +204,8 @@ settings.configure(
     ],
     DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
     MIGRATION_MODULES={"app": "migrations"},
-    # The admin's CSS and scripts: `python app.py collectstatic` copies them to
-    # staticfiles/, compressed, with hashed names that browsers cache forever.
-    # (Not static/: that is where Django looks for this app's own files.)
+    # The admin's CSS and scripts: `python app.py collectstatic` copies them, with
+    # hashed names browsers cache forever, to staticfiles/ (static/ is for yours).
     STATIC_URL="static/",
     STATIC_ROOT=Path(__file__).with_name("staticfiles"),
     STORAGES={
@@ -645,11 +639,8 @@ async def websocket_application(scope, receive, send):
             if REDIS_URL and not HEARTBEAT:  # one a process, while sockets are open
                 HEARTBEAT.add(asyncio.create_task(heartbeat()))
             await websocket_router(scope, receive, send)
-    except redis.RedisError as error:  # the heartbeat closes the other sockets
-        if send in OPEN:  # (and this one, unless it failed first)
-            OPEN.discard(send)
-            logging.warning("Websocket %s closed: Redis: %s", scope["path"], error)
-            await send({"type": "websocket.close", "code": 4011})
+    except redis.RedisError as error:  # Redis failed, and may have lost the rooms
+        await rejoin(f"Websocket {scope['path']} closed: Redis: {error}")
 {%- if cookiecutter.database %}
     except DatabaseError as error:  # likewise the database (Channels cares for
         reason = str(error).partition("\n")[0]  # its connections, as Django)
@@ -664,22 +655,29 @@ async def websocket_application(scope, receive, send):
 
 
 async def heartbeat():
-    """While websockets are open, renew a mark on Redis every second. If Redis
-    fails, or forgot the mark (and the rooms: it restarted faster than a socket
-    noticed), close them all (4011: 1011 is daphne's), so that pages rejoin."""
+    """While websockets are open, renew a mark on Redis every second: gone, it says
+    Redis restarted (unseen by the sockets here) and forgot the rooms too."""
     client = redis.asyncio.Redis.from_url(REDIS_URL, socket_timeout=10)
-    mark, reason = f"heartbeat:{uuid.uuid4()}", "Redis forgot the rooms"
+    mark, first = f"heartbeat:{get_channel_layer().client_prefix}", True
     try:
-        await client.set(mark, 1, ex=60)
-        while OPEN and await client.set(mark, 1, ex=60, get=True):
+        while OPEN:
+            try:
+                if not await client.set(mark, 1, ex=60, get=True) and not first:
+                    await rejoin("Websockets closed: Redis forgot the rooms")
+                first = False
+            except redis.RedisError:  # down: the sockets in rooms find out
+                pass
             await asyncio.sleep(1)
-    except redis.RedisError as error:
-        reason = f"Redis: {error}"
     finally:
-        HEARTBEAT.clear()
+        HEARTBEAT.discard(asyncio.current_task())
         await client.aclose()
-    if OPEN:
-        logging.warning("Websockets closed: %s", reason)
+
+
+async def rejoin(reason):
+    """Close every websocket here (4011: 1011 is daphne's): their pages rejoin."""
+    logging.warning(reason)
+    for task in HEARTBEAT - {asyncio.current_task()}:
+        task.cancel()
     while OPEN:
         await OPEN.pop()({"type": "websocket.close", "code": 4011})
 
