@@ -17,10 +17,11 @@ from helpers import BIN, ROOT, clean_env, serving  # noqa: E402
 
 REFERENCE = ROOT / "bench" / "reference"
 
-# How each server serves an app (module:attribute) on {port}, as its docs say.
+# How each server serves an {app} (module:attribute, or nanodjango's script) on
+# {port}, as its docs say.
 SERVERS = {
-    "daphne": [BIN / "daphne", "-b", "127.0.0.1", "-p", "{port}"],
-    "uvicorn": [BIN / "uvicorn", "--host", "127.0.0.1", "--port", "{port}"],
+    "daphne": [BIN / "daphne", "-b", "127.0.0.1", "-p", "{port}", "{app}"],
+    "uvicorn": [BIN / "uvicorn", "--host", "127.0.0.1", "--port", "{port}", "{app}"],
     "granian": [
         BIN / "granian",
         "--interface",
@@ -29,7 +30,10 @@ SERVERS = {
         "127.0.0.1",
         "--port",
         "{port}",
+        "{app}",
     ],
+    # collectstatic, makemigrations and migrate, then uvicorn, DEBUG as the app says
+    "nanodjango": [BIN / "nanodjango", "serve", "{app}", "127.0.0.1:{port}"],
 }
 
 
@@ -42,8 +46,9 @@ class Contender:
 
     def serving(self, work, port=None):
         log = work / (re.sub(r"\W+", "-", self.name) + ".log")
-        command = [*SERVERS[self.server], self.app]
-        return serving(command, self.cwd, log, clean_env(**self.env), port)
+        command = [str(arg).replace("{app}", self.app) for arg in SERVERS[self.server]]
+        env, bake = clean_env(**self.env), (Path(self.cwd) / "app.py").exists()
+        return serving(command, self.cwd, log, env, port, migrate=bake)
 
 
 class Bench:

@@ -26,13 +26,14 @@ from scenarios.capacity import Capacity
 from scenarios.echo import Echo
 from scenarios.guestbook import Guestbook
 from scenarios.http import Http
+from scenarios.nanodjango import Nanodjango
 from scenarios.outage import Outage
 from scenarios.restart import Restart
 from scenarios.servers import Servers
 from scenarios.soak import Soak
 from scenarios.who import Who
 
-DEFAULT = [Http, Guestbook, Echo, Who, Broadcast, Servers, Outage]
+DEFAULT = [Http, Guestbook, Nanodjango, Echo, Who, Broadcast, Servers, Outage]
 ON_REQUEST = [Capacity, Restart, Soak]  # minutes each, e.g. --only capacity
 NAMES = {scenario.name: scenario for scenario in DEFAULT + ON_REQUEST}
 

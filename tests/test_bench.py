@@ -21,6 +21,12 @@ CONTENDERS = {
         "guestbook async, postgres",
         "guestbook sync, postgres",
     ],
+    "nanodjango": [
+        "template (default)",
+        "nanodjango",
+        "template guestbook",
+        "nanodjango guestbook",
+    ],
     "echo": [
         "bare ASGI echo",
         "bare Channels echo",
@@ -80,6 +86,7 @@ def test_one_short_round_reports_every_contender(tmp_path):
     assert all(f["rps"] > 0 for f in results["http"]["contenders"].values())
     assert all(f["rps"] > 0 for f in results["guestbook"]["contenders"].values())
     assert all(f["rps"] > 0 for f in results["servers"]["contenders"].values())
+    assert all(f["rps"] > 0 for f in results["nanodjango"]["contenders"].values())
     assert results["http"]["contenders"]["original demo"]["rps_vs_demo"] == 1
     assert results["http"]["speed_section"] > 0
     assert all(f["connects_per_s"] > 0 for f in results["who"]["contenders"].values())

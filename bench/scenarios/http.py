@@ -73,11 +73,11 @@ class Http(Scenario):
         )
 
 
-def measure(contender, bench):
+def measure(contender, bench, seconds=None):
     with contender.serving(bench.work) as server:
         started = seconds_to_first_200(server)
         time.sleep(0.5)
-        rps, p50, p99 = http_load(server.port, bench.args.seconds)
+        rps, p50, p99 = http_load(server.port, seconds or bench.args.seconds)
         return {
             "rps": rps,
             "p50_ms": p50,

@@ -6,12 +6,12 @@ of an idle websocket."""
 import asyncio
 
 from clients import idle_sockets, websocket_load
-from contenders import SERVERS
 from report import table
 from scenarios import Scenario, in_turn
 from scenarios.http import measure
 
 BAKES = {"default": "none", "asgi": "asgi"}
+SERVERS = ["daphne", "uvicorn", "granian"]  # of contenders.SERVERS: ASGI servers
 
 
 class Servers(Scenario):
