@@ -162,7 +162,7 @@ def test_after_redis_forgets_the_rooms_no_open_socket_is_left_deaf(
             ]
             await asyncio.to_thread(reset)
             fates = []
-            for socket in room:  # the heartbeat looks every 5 s
+            for socket in room:  # the heartbeat looks every second
                 try:
                     fates.append(json.loads(await asyncio.wait_for(socket.recv(), 10)))
                 except ConnectionClosed as closed:

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import django
 {%- if cookiecutter.websocket == "channels" %}
-import redis.asyncio
+import redis
 {%- if cookiecutter.database %}
 from channels.auth import AuthMiddlewareStack
 {%- endif %}
@@ -657,12 +657,13 @@ async def websocket_application(scope, receive, send):
 async def heartbeat():
     """While websockets are open, renew a mark on Redis every second: gone, it says
     Redis restarted (unseen by the sockets here) and forgot the rooms too."""
-    client = redis.asyncio.Redis.from_url(REDIS_URL, socket_timeout=10)
-    mark, first = f"heartbeat:{get_channel_layer().client_prefix}", True
+    layer = get_channel_layer()  # channels_redis: its pool, and its unique prefix
+    mark, first = f"heartbeat:{layer.client_prefix}", True
     try:
         while OPEN:
             try:
-                if not await client.set(mark, 1, ex=60, get=True) and not first:
+                renewed = await layer.connection(0).set(mark, 1, ex=60, get=True)
+                if not renewed and not first:
                     await rejoin("Websockets closed: Redis forgot the rooms")
                 first = False
             except redis.RedisError:  # down: the sockets in rooms find out
@@ -670,7 +671,6 @@ async def heartbeat():
             await asyncio.sleep(1)
     finally:
         HEARTBEAT.discard(asyncio.current_task())
-        await client.aclose()
 
 
 async def rejoin(reason):

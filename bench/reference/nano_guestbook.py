@@ -14,7 +14,6 @@ app = Django(
     SECRET_KEY=os.environ["DJANGO_SECRET_KEY"],
     ALLOWED_HOSTS=os.environ["DJANGO_ALLOWED_HOSTS"].split(","),
     DEBUG=False,
-    SQLITE_DATABASE=os.environ.get("NANO_SQLITE", "db.sqlite3"),
 )
 
 

@@ -69,9 +69,9 @@ class Nanodjango(Scenario):
 
 def seed(cwd, env, manage, module):
     """Migrate a guestbook (manage: its manage.py command) and give it 20 entries."""
-    seed = SEED.replace("app", module, 1)
-    steps = [["migrate", "-v0"], ["shell", "--no-imports", "-c", seed]]
-    if module != "app":  # nanodjango makes its migrations when it serves
+    entries = SEED.replace("app", module, 1)  # from <module> import Entry
+    steps = [["migrate", "-v0"], ["shell", "--no-imports", "-c", entries]]
+    if module != "app":  # a nanodjango app ships no migrations: make them first
         steps.insert(0, ["makemigrations", module, "-v0"])
     for step in steps:
         command = [*map(str, manage), *step]
