@@ -2,14 +2,17 @@
 
 Each journey bakes, then does what a person does on the first day, with the
 code and the commands exactly as the baked README gives them: add a page and
-its test, a style, a websocket route, a field and a model; commit and clone
+its test, a style, a JSON endpoint and its test, a websocket route, a field
+and a model; commit and clone
 the project fresh (no .env) and follow the README's words for that; set up and
 run every command the README shows on the journey's route (uv, or the virtual
 environment), the project's own tests and the production check among them;
-then serve with DEBUG off, where every page, the admin included, answers.
+then serve with DEBUG off, where every page, the admin included, answers, and
+the JSON endpoint answers JSON, its errors too.
 """
 
 import http.client
+import json
 import re
 import shutil
 import socket
@@ -57,13 +60,14 @@ JOURNEYS = [
     ),
 ]
 USERNAME, EMAIL, PASSWORD = "admin", "admin@example.com", "a long, varied phrase 42"
-NEW_CLONE = "### Git, and a new clone"
+NEW_CLONE = "### A new clone"
 GIT_AUTHOR = {
     f"GIT_{role}_{key}": value
     for role in ("AUTHOR", "COMMITTER")
     for key, value in (("NAME", "Tester"), ("EMAIL", "tester@example.com"))
 }
 CHECKED = "System check identified no issues (0 silenced).\n"
+JSON_ENDPOINT = "## Add a JSON endpoint"
 PURPLE = "rgb(102, 51, 153)"  # rebeccapurple, the README's style
 ADMIN_BLUE = "rgb(65, 118, 144)"  # the admin's header, from its style sheet
 # What the README's example websocket route answers to "hello".
@@ -78,6 +82,17 @@ def replace_statement(text, start, block):
     return text[:begin] + block + text[end:]
 
 
+def add_view(code, section_text):
+    """code with the section's view (and template) above urlpatterns, and the
+    route its words name (`path(...)`) at the end of urlpatterns."""
+    view = blocks(section_text, "python")[0]
+    [route] = re.findall(r"`(path\(.*?\))`", section_text.replace("\n", " "))
+    begin = code.index("\nurlpatterns = [") + 1
+    end = code.index("]\n", begin)
+    routes = code[begin:end].rstrip().rstrip(",")
+    return f"{code[:begin]}{view}\n{routes}, {route}{code[end:]}"
+
+
 def insert_after(text, anchor, block):
     assert anchor in text
     return text.replace(anchor, anchor + block, 1)
@@ -85,11 +100,11 @@ def insert_after(text, anchor, block):
 
 def grow(project, readme, websocket, database):
     """The first day's changes to the code, as the README shows them."""
-    page, page_test = blocks(section(readme, "## Add a page"), "python")
+    page, api = section(readme, "## Add a page"), section(readme, JSON_ENDPOINT)
     [style] = blocks(section(readme, "## Add a style"), "html")
     code = (project / "app.py").read_text()
-    # The view and its template go below PAGE: just above urlpatterns.
-    code = replace_statement(code, "urlpatterns = [", page)
+    # Views and their templates go below PAGE: just above urlpatterns.
+    code = add_view(add_view(code, page), api)
     code = insert_after(code, "<title>Hello</title>\n", style)
     if websocket != "none":
         route, _client = blocks(section(readme, "## Websockets"), "python")
@@ -101,7 +116,8 @@ def grow(project, readme, websocket, database):
         code = insert_after(code, "admin.site.register(Entry)\n", f"\n\n{model}")
     (project / "app.py").write_text(code)
     tests = project / "test_app.py"
-    tests.write_text(f"{tests.read_text()}\n\n{page_test}")
+    added = "\n\n".join(blocks(text, "python")[-1] for text in (page, api))
+    tests.write_text(f"{tests.read_text()}\n\n{added}")
 
 
 def fresh_clone(project, where):
@@ -262,6 +278,18 @@ def shout(url, websocket):
         return socket.recv(timeout=10)
 
 
+def ask_the_api(url):
+    """The README's JSON endpoint, and errors under /api/, as a program sees
+    them: [(status, JSON)]."""
+    host = {"Host": "localhost"}
+    asked = [
+        get(url, "/api/hello/?name=Day", host),
+        get(url, "/api/nowhere/", host),
+        get(url, "/api/hello/", host, method="POST", body=b"{}"),  # no CSRF token
+    ]
+    return [(status, json.loads(body)) for status, _, body in asked]
+
+
 def look_around(browser, url, database):
     """Every page, as a person sees it: {what: seen}, and the CSP's complaints."""
     page, violations = open_page(browser, f"{url}/?name=Day")
@@ -300,31 +328,31 @@ def test_first_day(
     [*_, run_it] = day.commands("## Set up and run", 0 if route == UV else 1)
 
     day.follow("## Set up and run", nth=0 if route == UV else 1)
-    checked = day.follow("## Set up and run", nth=2)  # Django's commands
     grow(project, readme, websocket, database)
     if database:
         day.follow("## Models and the database")
         day.follow("## The database")  # DEPLOY.md's: static files, backups, psycopg
         on_postgresql = migrate_on_postgresql(day, postgres, f"day_{websocket}")
-    [tests, *ruff] = day.follow("## Test", PYTEST_ADDOPTS="-v")[-3:]
+    [tests, ruff] = day.follow("## Test", PYTEST_ADDOPTS="-v")[-2:]
     production_check = day.follow("## Production settings")
     day.follow("## daphne behind a reverse proxy")
     with day.serving(run_it, {"DJANGO_DEBUG": "0"}) as debug_off:
         answer = shout(debug_off.url, websocket) if websocket != "none" else None
         client = readme_client(readme, debug_off.url) if websocket != "none" else None
         seen, violations = look_around(browser, debug_off.url, database)
-    day.follow(NEW_CLONE, nth=0)  # commit it to git
+        api = ask_the_api(debug_off.url)
+    day.shell("git init -q && git add . && git commit -qm 'A new site'")
     clone = Day(fresh_clone(project, tmp_path), route, env, readme)
-    clone.follow(NEW_CLONE, nth=1)
+    clone.follow(NEW_CLONE)
     clone.follow("## Set up and run", nth=0 if route == UV else 1)
 
-    assert day.unfollowed == [blocks(section(readme, NEW_CLONE), "sh")[1]]
+    assert day.unfollowed == blocks(section(readme, NEW_CLONE), "sh")
     assert day.served == [200] * len(day.served)
     assert clone.served == [200]  # plain http, as .env.example says
-    assert checked == [CHECKED]
     assert "test_app.py::AboutTests::test_links_back_to_the_greeting PASSED" in tests
+    assert "test_app.py::ApiHelloTests::test_says_hello_in_json PASSED" in tests
     assert re.fullmatch(PASSED, tests.splitlines()[-1])
-    assert ruff[-1] == "All checks passed!\n"
+    assert ruff.endswith("All checks passed!\n")
     assert production_check == ["", CHECKED]  # the key's file, then the check
     assert answer == (None if websocket == "none" else "HELLO")
     assert client == (None if websocket == "none" else "Hello\n")
@@ -334,6 +362,11 @@ def test_first_day(
         **({"admin": ADMIN_BLUE} if database else {}),
     }
     assert violations == []
+    assert api == [
+        (200, {"hello": "Day", **({"signed": []} if database else {})}),
+        (404, {"error": "Not Found"}),
+        (403, {"error": "Forbidden"}),
+    ]
     if database:  # every migration, the one of this day's changes too
         migrations = list((project / "migrations").glob("0*.py"))
         assert on_postgresql.count("Applying app.") == len(migrations) == 2

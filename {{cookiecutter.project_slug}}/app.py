@@ -7,10 +7,7 @@
 {%- endfor %}
 # ]
 # ///
-"""A whole asynchronous Django site in one file.
-
-Serve it with ``daphne app:application``; ``python app.py`` is its manage.py.
-"""
+"""A whole asynchronous Django site in one file; ``python app.py`` is its manage.py."""
 {% if cookiecutter.websocket == "channels" %}
 import asyncio
 {%- endif %}
@@ -42,8 +39,8 @@ from django.contrib import admin, auth
 {%- elif cookiecutter.database %}
 from django.contrib import admin
 {%- endif %}
-from django.core import checks
 from django.core.asgi import get_asgi_application
+from django.core.checks.security.base import check_secret_key
 from django.core.management import execute_from_command_line
 {%- if cookiecutter.database %}
 {%- if cookiecutter.websocket == "asgi" %}
@@ -54,16 +51,22 @@ from django.db import DatabaseError, connection, models
 from django.db.migrations.executor import MigrationExecutor
 from django.forms import ModelForm, ValidationError
 {%- if cookiecutter.websocket == "asgi" %}
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, parse_cookie
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    JsonResponse,
+    parse_cookie,
+)
 {%- elif cookiecutter.websocket == "channels" %}
-from django.http import HttpResponse, HttpResponseRedirect, QueryDict
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse, QueryDict
 {%- else %}
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 {%- endif %}
 {%- else %}
 from django.core.signals import request_started
 from django.db import close_old_connections, reset_queries
-from django.http import HttpResponse
+from django.http import HttpResponse, JsonResponse
 {%- endif %}
 {%- if cookiecutter.websocket != "none" %}
 from django.http.request import split_domain_port, validate_host
@@ -77,6 +80,7 @@ from django.urls import path, re_path
 {%- else %}
 from django.urls import path
 {%- endif %}
+from django.utils.decorators import async_only_middleware
 {%- if cookiecutter.database %}
 from django.utils.deprecation import MiddlewareMixin
 from django.utils.log import log_response
@@ -182,6 +186,7 @@ settings.configure(
         "django.contrib.messages.middleware.MessageMiddleware",
         "django.middleware.clickjacking.XFrameOptionsMiddleware",
         "app.DatabaseErrors",  # defined below
+        "app.api_errors",  # in the machinery
     ],
     TEMPLATES=[
         {
@@ -222,6 +227,7 @@ settings.configure(
         "django.middleware.common.CommonMiddleware",
         "django.middleware.csrf.CsrfViewMiddleware",
         "django.middleware.clickjacking.XFrameOptionsMiddleware",
+        f"{__name__}.api_errors",  # in the machinery
     ],
     TEMPLATES=[
         {
@@ -520,16 +526,11 @@ websocket_urlpatterns = [
 
 
 # ASGI is turtles all the way down: each connection goes to the app for its kind.
-django_application = get_asgi_application()
-
-
 async def application(scope, receive, send):
     if scope["type"] == "http":
         await django_application(scope, receive, send)
     elif scope["type"] == "websocket":
         await websocket_application(scope, receive, send)
-    elif scope["type"] == "lifespan":
-        await lifespan(scope, receive, send)
     else:
         raise ValueError(f"Unknown ASGI scope type {scope['type']!r}")
 
@@ -539,10 +540,20 @@ async def application(scope, receive, send):
 # ---------------------------------------------------------------------------
 
 
-async def lifespan(scope, receive, send):  # uvicorn sends its start and stop
-    while (await receive())["type"] == "lifespan.startup":
-        await send({"type": "lifespan.startup.complete"})
-    await send({"type": "lifespan.shutdown.complete"})
+@async_only_middleware
+def api_errors(get_response):  # under /api/, Django's errors answer JSON too
+    async def middleware(request):
+        response = await get_response(request)
+        api = request.path.startswith("/api/") and response.status_code >= 400
+        if api and not isinstance(response, JsonResponse):  # not the view's own
+            response.content = JsonResponse({"error": response.reason_phrase}).content
+            response["Content-Type"] = "application/json"
+        return response
+
+    return middleware
+
+
+django_application = get_asgi_application()  # Django, with its MIDDLEWARE
 {%- if cookiecutter.websocket == "none" %}
 
 
@@ -737,8 +748,7 @@ if DATABASE["ENGINE"] == "django.db.backends.postgresql":
 {%- endif %}
 
 
-def one_line_for_client_errors(record):
-    """A 4xx (such as a foreign Host) is the client's fault: no traceback."""
+def one_line_for_client_errors(record):  # a 4xx is the client's: no traceback
     if getattr(record, "status_code", 500) < 500:
         record.exc_info = record.exc_text = None
     return True
@@ -752,17 +762,14 @@ logging.root.handlers[0].addFilter(one_line_for_client_errors)
 # Refuse to start without a key (a random one per start would void sessions
 # and tokens), or, with DEBUG off, with one Django's deploy check calls weak.
 KEY = env.str("DJANGO_SECRET_KEY", "")
-if not settings.DEBUG or not KEY:
-    security = checks.run_checks(tags=["security"], include_deployment_checks=True)
-    if "security.W009" in {message.id for message in security}:
-        problem = "too weak for DEBUG off (security.W009)" if KEY else "not set"
-        clone = " (in a new clone, cp .env.example .env first)"
-        where = "" if ENV_FILE == "/dev/null" else f"{ENV_FILE}{clone} or "
-        sys.exit(  # one line, no traceback
-            f"ERROR: DJANGO_SECRET_KEY is {problem}: put one in {where}the "
-            "environment; make one with: "
-            "python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
-        )
+if check_secret_key(None) and not (settings.DEBUG and KEY):  # security.W009
+    problem = "too weak for DEBUG off (security.W009)" if KEY else "not set"
+    clone = " (in a new clone, cp .env.example .env first)"
+    where = "" if ENV_FILE == "/dev/null" else f"{ENV_FILE}{clone} or "
+    sys.exit(  # one line, no traceback
+        f"ERROR: DJANGO_SECRET_KEY is {problem}: put one in {where}the environment; "
+        "make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
+    )
 
 
 if __name__ == "__main__":
