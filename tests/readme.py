@@ -10,6 +10,7 @@ runs: `uv` and `uvx` are the uv route; `python`, `pip`, `daphne`, `ruff`,
 import re
 
 UV, VENV = "uv", "venv"
+JSON_ENDPOINT = "## Add a JSON endpoint"  # the heading of that growth recipe
 
 
 def section(readme, heading):
@@ -60,3 +61,14 @@ def commands(block, route):
 def is_server(command):
     """Does the command run a server (until it is stopped)?"""
     return bool(re.search(r"\bdaphne\b.*\bapp:application\b|\brunserver\b", command))
+
+
+def add_view(code, section_text):
+    """code with the section's view (and template) above urlpatterns, and the
+    route its words name (`path(...)`) at the end of urlpatterns."""
+    view = blocks(section_text, "python")[0]
+    [route] = re.findall(r"`(path\(.*?\))`", section_text.replace("\n", " "))
+    begin = code.index("\nurlpatterns = [") + 1
+    end = code.index("]\n", begin)
+    routes = code[begin:end].rstrip().rstrip(",")
+    return f"{code[:begin]}{view}\n{routes}, {route}{code[end:]}"

@@ -34,6 +34,7 @@ from helpers import (
     serving_postgres,
     wait_for_log,
 )
+from readme import JSON_ENDPOINT, add_view, section
 
 ENV = clean_env(**PRODUCTION_ENV)
 
@@ -41,10 +42,13 @@ ENV = clean_env(**PRODUCTION_ENV)
 @pytest.fixture(scope="module")
 def project(bake, tmp_path_factory):
     """A deployed copy (no .env) of a bake with Channels and a database, with
-    its static files collected."""
+    its static files collected, and the README's JSON endpoint added."""
     baked = bake({"debug": False, "websocket": "channels", "database": True})
     where = tmp_path_factory.mktemp("guestbook") / "project"
     project = production_copy(baked.project_path, where)
+    readme = (baked.project_path / "README.md").read_text()
+    app_py = project / "app.py"
+    app_py.write_text(add_view(app_py.read_text(), section(readme, JSON_ENDPOINT)))
     collect = [sys.executable, "app.py", "collectstatic", "--noinput", "-v0"]
     subprocess.run(collect, cwd=project, env=ENV, check=True)
     return project
@@ -316,6 +320,7 @@ def test_survives_postgresql_going_away_and_coming_back(
         before = get(server.url, headers=VIA_PROXY)[0]
         pg_ctl(data, "stop")
         down_status, down_headers, down_page = get(server.url, headers=VIA_PROXY)
+        api_status, api_headers, api_body = get(server.url, "/api/hello/", VIA_PROXY)
         echo = asyncio.run(echo_over_websocket(server.url))
         log_while_down = server.log.read_text()
         with serving_postgres(data, tmp_path / "again.log", port=port):
@@ -328,13 +333,17 @@ def test_survives_postgresql_going_away_and_coming_back(
         b'<meta http-equiv="refresh" content="10"><p>Back in a moment: this page '
         b"tries again."
     )
+    assert (api_status, api_headers["Content-Type"]) == (503, "application/json")
+    assert api_headers["Retry-After"] == "10"
+    assert json.loads(api_body) == {"error": "Service Unavailable"}
     assert echo == "Still here"
     assert "Traceback" not in log_while_down
     errors = [line for line in log_while_down.splitlines() if " ERROR " in line]
-    assert len(errors) == 1
-    assert errors[0].endswith(
-        "ERROR    Database unavailable: couldn't get a connection after 3.00 sec"
-    )
+    assert len(errors) == 2  # the page, then the API
+    for error in errors:
+        assert error.endswith(
+            "ERROR    Database unavailable: couldn't get a connection after 3.00 sec"
+        )
 
 
 async def echo_over_websocket(url):

@@ -38,7 +38,16 @@ from helpers import (
     serving_postgres,
     uv_env,
 )
-from readme import UV, VENV, blocks, commands, is_server, section
+from readme import (
+    JSON_ENDPOINT,
+    UV,
+    VENV,
+    add_view,
+    blocks,
+    commands,
+    is_server,
+    section,
+)
 
 # Each websocket choice with a database, and the default bake; both routes.
 JOURNEYS = [
@@ -67,7 +76,6 @@ GIT_AUTHOR = {
     for key, value in (("NAME", "Tester"), ("EMAIL", "tester@example.com"))
 }
 CHECKED = "System check identified no issues (0 silenced).\n"
-JSON_ENDPOINT = "## Add a JSON endpoint"
 PURPLE = "rgb(102, 51, 153)"  # rebeccapurple, the README's style
 ADMIN_BLUE = "rgb(65, 118, 144)"  # the admin's header, from its style sheet
 # What the README's example websocket route answers to "hello".
@@ -80,17 +88,6 @@ def replace_statement(text, start, block):
     begin = text.index(f"\n{start}") + 1
     end = text.index("]\n", begin) + 2
     return text[:begin] + block + text[end:]
-
-
-def add_view(code, section_text):
-    """code with the section's view (and template) above urlpatterns, and the
-    route its words name (`path(...)`) at the end of urlpatterns."""
-    view = blocks(section_text, "python")[0]
-    [route] = re.findall(r"`(path\(.*?\))`", section_text.replace("\n", " "))
-    begin = code.index("\nurlpatterns = [") + 1
-    end = code.index("]\n", begin)
-    routes = code[begin:end].rstrip().rstrip(",")
-    return f"{code[:begin]}{view}\n{routes}, {route}{code[end:]}"
 
 
 def insert_after(text, anchor, block):
