@@ -283,6 +283,7 @@ def ask_the_api(url):
         get(url, "/api/hello/?name=Day", host),
         get(url, "/api/nowhere/", host),
         get(url, "/api/hello/", host, method="POST", body=b"{}"),  # no CSRF token
+        get(url, "/api/hello/", {"Host": "evil.example"}),  # not in ALLOWED_HOSTS
     ]
     return [(status, json.loads(body)) for status, _, body in asked]
 
@@ -363,6 +364,7 @@ def test_first_day(
         (200, {"hello": "Day", **({"signed": []} if database else {})}),
         (404, {"error": "Not Found"}),
         (403, {"error": "Forbidden"}),
+        (400, {"error": "Bad Request"}),
     ]
     if database:  # every migration, the one of this day's changes too
         migrations = list((project / "migrations").glob("0*.py"))

@@ -80,9 +80,8 @@ from django.urls import path, re_path
 {%- else %}
 from django.urls import path
 {%- endif %}
-from django.utils.decorators import async_only_middleware
-{%- if cookiecutter.database %}
 from django.utils.deprecation import MiddlewareMixin
+{%- if cookiecutter.database %}
 from django.utils.log import log_response
 {%- endif %}
 from django.utils.module_loading import import_string
@@ -176,6 +175,7 @@ settings.configure(
         "app",  # this module: its models, and migrations in migrations/
     ],
     MIDDLEWARE=[
+        "app.ApiErrors",  # in the machinery
         "django.middleware.security.SecurityMiddleware",
         "servestatic.middleware.ServeStaticMiddleware",
         "csp.middleware.CSPMiddleware",
@@ -186,7 +186,6 @@ settings.configure(
         "django.contrib.messages.middleware.MessageMiddleware",
         "django.middleware.clickjacking.XFrameOptionsMiddleware",
         "app.DatabaseErrors",  # defined below
-        "app.api_errors",  # in the machinery
     ],
     TEMPLATES=[
         {
@@ -222,12 +221,12 @@ settings.configure(
 {%- else %}
     INSTALLED_APPS=["daphne"],  # its runserver speaks ASGI
     MIDDLEWARE=[
+        f"{__name__}.ApiErrors",  # in the machinery
         "django.middleware.security.SecurityMiddleware",
         "csp.middleware.CSPMiddleware",
         "django.middleware.common.CommonMiddleware",
         "django.middleware.csrf.CsrfViewMiddleware",
         "django.middleware.clickjacking.XFrameOptionsMiddleware",
-        f"{__name__}.api_errors",  # in the machinery
     ],
     TEMPLATES=[
         {
@@ -540,17 +539,14 @@ async def application(scope, receive, send):
 # ---------------------------------------------------------------------------
 
 
-@async_only_middleware
-def api_errors(get_response):  # under /api/, Django's errors answer JSON too
-    async def middleware(request):
-        response = await get_response(request)
+class ApiErrors(MiddlewareMixin):  # under /api/, Django's errors answer JSON too
+    def process_response(self, request, response):
         api = request.path.startswith("/api/") and response.status_code >= 400
         if api and not isinstance(response, JsonResponse):  # not the view's own
             response.content = JsonResponse({"error": response.reason_phrase}).content
             response["Content-Type"] = "application/json"
+            response["Content-Length"] = len(response.content)
         return response
-
-    return middleware
 
 
 django_application = get_asgi_application()  # Django, with its MIDDLEWARE
@@ -723,6 +719,7 @@ for name in [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]:
     import_string(name).__acall__ = call_hooks_in_event_loop
+ApiErrors.__acall__ = call_hooks_in_event_loop  # it only rewrites error responses
 # With CSRF_USE_SESSIONS, CSRF's hooks read the session: they keep their thread.
 if not settings.CSRF_USE_SESSIONS:
     CsrfViewMiddleware.__acall__ = call_hooks_in_event_loop
