@@ -20,6 +20,11 @@ ANY_DOTENV = """DJANGO_DEBUG=1
 DATABASE_URL=postgres://nobody:secret@127.0.0.1:1/elsewhere
 REDIS_URL=redis://127.0.0.1:1/0
 """
+# A variable of the user's own, required, and pinned for the tests.
+READ_ENV = "env.read_env(ENV_FILE, recurse=False)\n"
+A_NEW_VARIABLE = 'API_TOKEN = env.str("API_TOKEN")  # required\n'
+PINS = "TEST_ENVIRONMENT = {\n"
+A_PIN = '    "API_TOKEN": "a-token-for-the-tests",\n'
 LONG_LINE = (
     f"<p>{' '.join(['A line of a page longer than a formatter wants.'] * 3)}</p>\n"
 )
@@ -55,8 +60,11 @@ def test_the_bakes_tests_stay_green_through_the_readmes_edits_and_any_dotenv(
     project = copy_of(bake(options), tmp_path)
     app = project / "app.py"
     text = app.read_text()
-    assert (text.count(POLICY), text.count(TITLE)) == (1, 1)
-    app.write_text(text.replace(POLICY, WITH_A_CDN).replace(TITLE, TITLE + LONG_LINE))
+    assert (text.count(POLICY), text.count(TITLE), text.count(READ_ENV)) == (1, 1, 1)
+    text = text.replace(POLICY, WITH_A_CDN).replace(TITLE, TITLE + LONG_LINE)
+    app.write_text(text.replace(READ_ENV, READ_ENV + A_NEW_VARIABLE))
+    conftest = project / "conftest.py"  # where the README says to pin it
+    conftest.write_text(conftest.read_text().replace(PINS, PINS + A_PIN))
     with (project / ".env").open("a") as dotenv:  # none of which the tests use
         dotenv.write(ANY_DOTENV)
     env = uv_env(uv_home)

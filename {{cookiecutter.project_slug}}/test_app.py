@@ -203,14 +203,10 @@ class WebsocketTests({{ "TransactionTestCase" if cookiecutter.database else "Sim
 # The safety contract, checked by containment: a wider policy keeps it green.
 STYLED = engines["django"].from_string('<style nonce="{{ "{{" }} CSP_NONCE {{ "}}" }}">')
 urlpatterns = [path("styled/", lambda r: HttpResponse(STYLED.render({}, r)))]
-PRODUCTION = {  # and no .env
-    "PATH": os.environ["PATH"],
+PRODUCTION = {  # conftest.py's settings (yours too), https redirect on; no .env
+    **os.environ,
     "DJANGO_ENV_FILE": os.devnull,
-    "DJANGO_SECRET_KEY": "a-test-key-that-is-long-enough-and-varied-0123456789",
-    "DJANGO_ALLOWED_HOSTS": "example.com",
-{%- if cookiecutter.database %}
-    "DATABASE_URL": "sqlite://:memory:",
-{%- endif %}
+    "DJANGO_SECURE_SSL_REDIRECT": "1",
 }
 
 
