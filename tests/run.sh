@@ -30,4 +30,6 @@ fi
 # checked by the tests.
 .venv/bin/ruff check --quiet --no-cache .
 .venv/bin/ruff format --check --quiet --no-cache .
-exec .venv/bin/python -m pytest "$@"
+# Two workers, a test file each at a time: most tests wait on servers they
+# started, so the suite takes 9 minutes instead of 15 on two cores.
+exec .venv/bin/python -m pytest -n 2 --dist loadfile "$@"
