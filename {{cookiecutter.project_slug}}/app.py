@@ -17,20 +17,25 @@ import sys
 import threading
 import time
 {%- endif %}
+{%- if cookiecutter.tasks %}
+from datetime import timedelta
+{%- endif %}
 from pathlib import Path
 
 import django
 {%- if cookiecutter.websocket == "channels" %}
 import redis
+{%- endif %}
+{%- if cookiecutter.database and cookiecutter.websocket == "asgi" or cookiecutter.tasks %}
+from asgiref.sync import sync_to_async
+{%- endif %}
+{%- if cookiecutter.websocket == "channels" %}
 {%- if cookiecutter.database %}
 from channels.auth import AuthMiddlewareStack
 {%- endif %}
 from channels.generic import websocket
 from channels.layers import get_channel_layer
 from channels.routing import URLRouter
-{%- endif %}
-{%- if cookiecutter.database and cookiecutter.websocket == "asgi" %}
-from asgiref.sync import sync_to_async
 {%- endif %}
 from csp.constants import NONCE, NONE, SELF
 from django.conf import settings
@@ -41,10 +46,23 @@ from django.contrib import admin
 {%- endif %}
 from django.core.asgi import get_asgi_application
 from django.core.checks.security.base import check_secret_key
+{%- if cookiecutter.tasks %}
+from django.core.mail import mail_admins
+{%- endif %}
 from django.core.management import execute_from_command_line
 {%- if cookiecutter.database %}
-{%- if cookiecutter.websocket == "asgi" %}
+{%- if cookiecutter.websocket == "asgi" and cookiecutter.tasks %}
+from django.db import (
+    DatabaseError,
+    close_old_connections,
+    connection,
+    models,
+    transaction,
+)
+{%- elif cookiecutter.websocket == "asgi" %}
 from django.db import DatabaseError, close_old_connections, connection, models
+{%- elif cookiecutter.tasks %}
+from django.db import DatabaseError, connection, models, transaction
 {%- else %}
 from django.db import DatabaseError, connection, models
 {%- endif %}
@@ -79,6 +97,9 @@ from django.urls import Resolver404, include, path, re_path
 from django.urls import path, re_path
 {%- else %}
 from django.urls import path
+{%- endif %}
+{%- if cookiecutter.tasks %}
+from django.utils import timezone
 {%- endif %}
 from django.utils.deprecation import MiddlewareMixin
 {%- if cookiecutter.database %}
@@ -124,6 +145,12 @@ elif DATABASE["ENGINE"] == "django.db.backends.postgresql":
     DATABASE["OPTIONS"] = {"pool": POOL, **DATABASE.get("OPTIONS", {})}
     DATABASE["CONN_HEALTH_CHECKS"] = True
     logging.getLogger("psycopg.pool").setLevel(logging.ERROR)  # not each retry
+{%- if cookiecutter.tasks %}
+# Mail: printed, or sent through the server EMAIL_URL names (giving up after 10 s).
+EMAIL = env.dj_email_url("EMAIL_URL", "console://")
+EMAIL["EMAIL_TIMEOUT"] = EMAIL["EMAIL_TIMEOUT"] or 10
+ADMINS = env.list("DJANGO_ADMINS", [], subcast=str.strip)  # told of each entry
+{%- endif %}
 # The password validators of Django's startproject: the admin refuses weak ones.
 VALIDATORS = "UserAttributeSimilarity MinimumLength CommonPassword NumericPassword"
 # `python app.py` runs this file as __main__: Django still finds it as "app".
@@ -173,6 +200,10 @@ settings.configure(
         "django.contrib.staticfiles",
         "servestatic",
         "app",  # this module: its models, and migrations in migrations/
+{%- if cookiecutter.tasks %}
+        *(["django_tasks"] if django.VERSION < (6,) else []),  # 5.2: the backport
+        "django_tasks_db",  # the queue of background tasks, in the database
+{%- endif %}
     ],
     MIDDLEWARE=[
         "app.ApiErrors",  # in the machinery
@@ -208,6 +239,12 @@ settings.configure(
     ],
     DEFAULT_AUTO_FIELD="django.db.models.BigAutoField",
     MIGRATION_MODULES={"app": "migrations"},
+{%- if cookiecutter.tasks %}
+    TASKS={"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}},
+    ADMINS=[(a, a) if django.VERSION < (6,) else a for a in ADMINS],  # 5.2: pairs
+    SERVER_EMAIL=env.str("DJANGO_SERVER_EMAIL", "root@localhost"),
+    **EMAIL,
+{%- endif %}
     # The admin's CSS and scripts: `python app.py collectstatic` copies them, with
     # hashed names browsers cache forever, to staticfiles/ (static/ is for yours).
     STATIC_URL="static/",
@@ -241,6 +278,13 @@ settings.configure(
 {%- endif %}
 )
 django.setup()
+{%- if cookiecutter.tasks %}
+
+try:
+    from django.tasks import task  # Django 6
+except ImportError:
+    from django_tasks import task  # the backport, on 5.2
+{%- endif %}
 {%- if cookiecutter.database %}
 
 
@@ -278,8 +322,12 @@ class EntryForm(ModelForm):
 async def index(request):
     form = EntryForm(request.POST or None)
     if form.is_valid():
-{%- if cookiecutter.websocket == "channels" %}
+{%- if cookiecutter.websocket == "channels" and cookiecutter.tasks %}
+        await show_live(await sign(form.cleaned_data))
+{%- elif cookiecutter.websocket == "channels" %}
         await show_live(await Entry.objects.acreate(**form.cleaned_data))
+{%- elif cookiecutter.tasks %}
+        await sign(form.cleaned_data)
 {%- else %}
         await Entry.objects.acreate(**form.cleaned_data)
 {%- endif %}
@@ -288,6 +336,33 @@ async def index(request):
     entries = [entry async for entry in Entry.objects.all()[:20]]
     context = {"name": request.GET.get("name", "World"), "form": form}
     return HttpResponse(PAGE.render({**context, "entries": entries}, request))
+
+
+{%- if cookiecutter.tasks %}
+
+
+@sync_to_async
+def sign(data):
+    """Save an entry and queue its mail in one transaction: both, or neither."""
+    with transaction.atomic():
+        entry = Entry.objects.create(**data)
+        tell_the_admins.enqueue(entry.pk)
+    return entry
+
+
+@task
+def tell_the_admins(entry_id, tries=1):
+    """Mail DJANGO_ADMINS what was signed. With the mail server out of reach, try
+    again later (after 30 s, 1, 2, 4, 8 min), then fail for good."""
+    entry = Entry.objects.get(pk=entry_id)
+    try:
+        mail_admins(f"Guestbook: {entry.name} signed", entry.message)
+    except OSError:  # smtplib's errors, a refused connection, a timeout
+        if tries < 6:
+            later = timezone.now() + timedelta(seconds=30 * 2 ** (tries - 1))
+            tell_the_admins.using(run_after=later).enqueue(entry_id, tries + 1)
+        raise  # this try is listed as failed, with its error
+{%- endif %}
 
 
 class DatabaseErrors(MiddlewareMixin):
@@ -767,6 +842,25 @@ if check_secret_key(None) and not (settings.DEBUG and KEY):  # security.W009
         f"ERROR: DJANGO_SECRET_KEY is {problem}: put one in {where}the environment; "
         "make one with: python3 -c 'import secrets; print(secrets.token_urlsafe(50))'"
     )
+
+{%- if cookiecutter.tasks %}
+
+
+def requeue_the_lost():
+    """At least once: a task RUNNING for 45 s lost its worker (killed: a mail gives
+    up after 10 s), so queue it again, for any worker."""
+    from django_tasks_db.models import DBTaskResult  # noqa: PLC0415
+
+    while not time.sleep(5):
+        started = timezone.now() - timedelta(seconds=45)
+        DBTaskResult.objects.running().filter(started_at__lt=started).update(
+            status="READY"
+        )
+
+
+if sys.argv[1:2] == ["db_worker"]:
+    threading.Thread(target=requeue_the_lost, daemon=True).start()
+{%- endif %}
 
 
 if __name__ == "__main__":
