@@ -1,0 +1,219 @@
+"""Background tasks: a bake with tasks, served by daphne beside real db_worker
+processes, and a real SMTP server (aiosmtpd): every entry's mail reaches the
+admins, once, through a queue filled while no worker runs, a worker killed
+with -9 mid-send, two workers at once, and a mail server that was down."""
+
+import asyncio
+import email
+import signal
+import subprocess
+import sys
+import threading
+import time
+from contextlib import contextmanager
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from helpers import (
+    DAPHNE,
+    PRODUCTION_ENV,
+    Visitor,
+    clean_env,
+    free_port,
+    production_copy,
+    serving,
+    stop,
+)
+
+ADMIN = "ada@example.com"
+
+
+class Inbox:
+    """What a real SMTP server received; its first RCPT can be made to hang."""
+
+    def __init__(self, hang_first=0):
+        self.mails, self.hang_first, self.rcpts = [], hang_first, 0
+        self.hanging = threading.Event()
+
+    async def handle_RCPT(self, server, session, envelope, address, options):
+        self.rcpts += 1
+        if self.rcpts == 1 and self.hang_first:
+            self.hanging.set()
+            await asyncio.sleep(self.hang_first)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.mails.append(email.message_from_bytes(envelope.content))
+        return "250 OK"
+
+    def subjects(self):
+        return sorted(mail["Subject"] for mail in self.mails)
+
+
+@contextmanager
+def smtp_server(inbox, port):
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield inbox
+    finally:
+        controller.stop()
+
+
+@pytest.fixture(scope="module")
+def project(bake, tmp_path_factory):
+    baked = bake({"debug": False, "websocket": "none", "database": True, "tasks": True})
+    return production_copy(baked.project_path, tmp_path_factory.mktemp("t") / "site")
+
+
+@pytest.fixture
+def env(project, tmp_path):
+    """Production's settings, a SQLite file of this test's own (migrated), and
+    a mail server on a free port."""
+    port = free_port()
+    env = clean_env(
+        **PRODUCTION_ENV,
+        DATABASE_URL=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        EMAIL_URL=f"smtp://127.0.0.1:{port}",
+        DJANGO_ADMINS=ADMIN,
+    )
+    migrate = [sys.executable, "app.py", "migrate", "--verbosity", "0"]
+    subprocess.run(migrate, cwd=project, env=env, check=True)
+    return env | {"SMTP_PORT": str(port)}
+
+
+@contextmanager
+def worker(project, env, log):
+    """`python app.py db_worker`, as the README runs it, until the block ends."""
+    command = [sys.executable, "app.py", "db_worker", "--no-startup-delay"]
+    with log.open("w") as out:
+        process = subprocess.Popen(
+            command + ["--interval", "0.2"],
+            cwd=project,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield process
+    finally:
+        stop(process)
+
+
+def wait_for(condition, timeout):
+    deadline = time.monotonic() + timeout
+    while not condition() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return condition()
+
+
+def sign(server, count=1):
+    visitor = Visitor(server)
+    return [visitor.sign(f"Guest {n}", f"Message {n}")[0] for n in range(count)]
+
+
+def test_an_entry_is_answered_at_once_and_its_mail_reaches_the_admins(
+    project, env, tmp_path
+):
+    port = int(env["SMTP_PORT"])
+    with (
+        smtp_server(Inbox(), port) as inbox,
+        serving(DAPHNE, project, tmp_path / "daphne.log", env=env) as server,
+        worker(project, env, tmp_path / "worker.log"),
+    ):
+        started = time.monotonic()
+        answers = sign(server)
+        answered = time.monotonic() - started
+        arrived = wait_for(lambda: inbox.mails, 15)
+
+    assert answers == [302]
+    assert answered < 1
+    assert arrived
+    [mail] = inbox.mails
+    assert (mail["To"], mail["Subject"]) == (
+        ADMIN,
+        "[Django] Guestbook: Guest 0 signed",
+    )
+    assert mail.get_payload().strip() == "Message 0"
+
+
+def test_mail_waits_for_a_worker(project, env, tmp_path):
+    port = int(env["SMTP_PORT"])
+    with (
+        smtp_server(Inbox(), port) as inbox,
+        serving(DAPHNE, project, tmp_path / "daphne.log", env=env) as server,
+    ):
+        sign(server, 3)
+        time.sleep(1)
+        before = len(inbox.mails)
+        with worker(project, env, tmp_path / "worker.log"):
+            wait_for(lambda: len(inbox.mails) == 3, 15)
+
+    assert before == 0
+    assert inbox.subjects() == [
+        f"[Django] Guestbook: Guest {n} signed" for n in range(3)
+    ]
+
+
+def test_a_worker_killed_mid_send_loses_no_mail(project, env, tmp_path):
+    port = int(env["SMTP_PORT"])
+    with (
+        smtp_server(Inbox(hang_first=10), port) as inbox,
+        serving(DAPHNE, project, tmp_path / "daphne.log", env=env) as server,
+    ):
+        sign(server)
+        with worker(project, env, tmp_path / "a.log") as first:
+            assert inbox.hanging.wait(15)
+            first.send_signal(signal.SIGKILL)
+        killed = time.monotonic()
+        with worker(project, env, tmp_path / "b.log"):
+            arrived = wait_for(lambda: inbox.mails, 70)
+            waited = time.monotonic() - killed
+            time.sleep(2)
+
+    assert arrived
+    assert waited < 60
+    assert inbox.subjects() == ["[Django] Guestbook: Guest 0 signed"]
+
+
+def test_two_workers_send_each_mail_once(project, env, tmp_path):
+    port = int(env["SMTP_PORT"])
+    with (
+        smtp_server(Inbox(), port) as inbox,
+        serving(DAPHNE, project, tmp_path / "daphne.log", env=env) as server,
+    ):
+        sign(server, 40)
+        with (
+            worker(project, env, tmp_path / "a.log"),
+            worker(project, env, tmp_path / "b.log"),
+        ):
+            wait_for(lambda: len(inbox.mails) >= 40, 60)
+            time.sleep(2)
+    ran = [(tmp_path / f"{n}.log").read_text().count("state=SUCCESSFUL") for n in "ab"]
+
+    assert inbox.subjects() == sorted(
+        f"[Django] Guestbook: Guest {n} signed" for n in range(40)
+    )
+    assert sum(ran) == 40
+    assert all(ran)  # both took their share
+
+
+def test_a_mail_server_that_was_down_gets_the_mail(project, env, tmp_path):
+    port = int(env["SMTP_PORT"])
+    with (
+        serving(DAPHNE, project, tmp_path / "daphne.log", env=env) as server,
+        worker(project, env, tmp_path / "worker.log"),
+    ):
+        sign(server)
+        failed = wait_for(
+            lambda: "state=FAILED" in (tmp_path / "worker.log").read_text(), 15
+        )
+        with smtp_server(Inbox(), port) as inbox:
+            arrived = wait_for(lambda: inbox.mails, 45)
+
+    assert failed
+    assert arrived
+    assert inbox.subjects() == ["[Django] Guestbook: Guest 0 signed"]
