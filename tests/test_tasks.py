@@ -19,10 +19,14 @@ from helpers import (
     DAPHNE,
     PRODUCTION_ENV,
     Visitor,
+    as_postgres,
     clean_env,
     free_port,
+    postgres_program,
     production_copy,
+    run,
     serving,
+    serving_postgres,
     stop,
 )
 
@@ -179,8 +183,25 @@ def test_a_worker_killed_mid_send_loses_no_mail(project, env, tmp_path):
     assert inbox.subjects() == ["[Django] Guestbook: Guest 0 signed"]
 
 
-def test_two_workers_send_each_mail_once(project, env, tmp_path):
-    port = int(env["SMTP_PORT"])
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database(request, project, env, tmp_path):
+    """env's SQLite file, or a migrated database on a real PostgreSQL."""
+    if request.param == "sqlite":
+        yield env
+        return
+    data, url, port = request.getfixturevalue("postgres")
+    with serving_postgres(data, tmp_path / "postgres.log", port=port):
+        name = f"tasks_{free_port()}"  # a database of this test's own
+        createdb = [postgres_program("createdb"), "-h", "127.0.0.1", "-p", str(port)]
+        run(*as_postgres(createdb), name, cwd=data)
+        env = env | {"DATABASE_URL": f"{url.rsplit('/', 1)[0]}/{name}"}
+        migrate = [sys.executable, "app.py", "migrate", "--verbosity", "0"]
+        subprocess.run(migrate, cwd=project, env=env, check=True)
+        yield env
+
+
+def test_two_workers_send_each_mail_once(project, database, tmp_path):
+    env, port = database, int(database["SMTP_PORT"])
     with (
         smtp_server(Inbox(), port) as inbox,
         serving(DAPHNE, project, tmp_path / "daphne.log", env=env) as server,
