@@ -22,6 +22,10 @@ TEST_ENVIRONMENT = {
 {%- if cookiecutter.websocket == "channels" %}
     "REDIS_URL": "",  # chat rooms in memory
 {%- endif %}
+{%- if cookiecutter.tasks %}
+    "DJANGO_ADMINS": "admin@example.com",  # told of each entry
+    "EMAIL_URL": "console://",  # Django's tests keep mail in django.core.mail.outbox
+{%- endif %}
 }
 
 

@@ -12,6 +12,9 @@ from channels.testing import WebsocketCommunicator
 {%- if cookiecutter.database and cookiecutter.websocket != "none" %}
 from django.contrib.auth.models import User
 {%- endif %}
+{%- if cookiecutter.tasks %}
+from django.core import mail
+{%- endif %}
 from django.http import HttpResponse
 from django.template import engines
 {%- if cookiecutter.database and cookiecutter.websocket != "none" %}
@@ -22,6 +25,9 @@ from django.test import AsyncClient, TestCase, override_settings
 from django.test import AsyncClient, SimpleTestCase, override_settings
 {%- endif %}
 from django.urls import path
+{%- if cookiecutter.tasks %}
+from django_tasks_db.models import DBTaskResult
+{%- endif %}
 
 import app
 
@@ -79,6 +85,28 @@ class GuestbookTests(TestCase):
 
         self.assertContains(response, "This field is required.")
         self.assertEqual(await app.Entry.objects.acount(), 0)
+{%- if cookiecutter.tasks %}
+
+
+class AdminMailTests(TestCase):
+    async def test_an_entry_queues_its_mail_in_the_same_transaction(self):
+        await self.async_client.post("/", {"name": "Ada", "message": "Hi"})
+
+        entry = await app.Entry.objects.aget()
+        [queued] = [r async for r in DBTaskResult.objects.all()]
+        self.assertEqual(queued.task.name, "tell_the_admins")
+        self.assertEqual(queued.args_kwargs["args"], [entry.pk])
+
+    def test_the_mail_says_who_signed_and_what(self):
+        entry = app.Entry.objects.create(name="Ada", message="Hello, admins")
+
+        app.tell_the_admins.call(entry.pk)
+
+        [sent] = mail.outbox
+        self.assertEqual(sent.to, ["admin@example.com"])
+        self.assertEqual(sent.subject, "[Django] Guestbook: Ada signed")
+        self.assertEqual(sent.body, "Hello, admins")
+{%- endif %}
 {%- endif %}
 {%- if cookiecutter.websocket == "asgi" %}
 
