@@ -146,9 +146,15 @@ elif DATABASE["ENGINE"] == "django.db.backends.postgresql":
     DATABASE["CONN_HEALTH_CHECKS"] = True
     logging.getLogger("psycopg.pool").setLevel(logging.ERROR)  # not each retry
 {%- if cookiecutter.tasks %}
-# Mail: printed, or sent through the server EMAIL_URL names (giving up after 10 s).
-EMAIL = env.dj_email_url("EMAIL_URL", "console://")
-EMAIL["EMAIL_TIMEOUT"] = EMAIL["EMAIL_TIMEOUT"] or 10
+# Mail: through the server EMAIL_URL names (.env: printed), as Django 5.2's settings.
+EMAIL = env.dj_email_url("EMAIL_URL", "smtp://localhost:25")
+if EMAIL["EMAIL_BACKEND"].endswith(".smtp.EmailBackend"):
+    EMAIL["EMAIL_TIMEOUT"] = EMAIL["EMAIL_TIMEOUT"] or 10  # a send gives up after 10 s
+if django.VERSION >= (6, 1):  # they became MAILERS: the same, by other names
+    NAMES = {"HOST_USER": "username", "HOST_PASSWORD": "password"}
+    OPTIONS = {NAMES.get(k[6:], k[6:].lower()): v for k, v in EMAIL.items() if v}
+    MAILER = {"BACKEND": OPTIONS.pop("backend"), "OPTIONS": OPTIONS}
+    EMAIL = {"MAILERS": {"default": MAILER}}
 ADMINS = env.list("DJANGO_ADMINS", [], subcast=str.strip)  # told of each entry
 {%- endif %}
 # The password validators of Django's startproject: the admin refuses weak ones.

@@ -24,7 +24,7 @@ TEST_ENVIRONMENT = {
 {%- endif %}
 {%- if cookiecutter.tasks %}
     "DJANGO_ADMINS": "admin@example.com",  # told of each entry
-    "EMAIL_URL": "console://",  # Django's tests keep mail in django.core.mail.outbox
+    "EMAIL_URL": "smtp://localhost:25",  # Django's tests keep mail in mail.outbox
 {%- endif %}
 }
 
