@@ -24,23 +24,28 @@ ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
 
-def option(debug, websocket, database):
+def option(debug, websocket, database, tasks=False):
     """One option combination, with a readable id such as "nodebug-asgi-database"."""
     name = f"{'debug' if debug else 'nodebug'}-{websocket}" + "-database" * database
-    return pytest.param(
-        {"debug": debug, "websocket": websocket, "database": database}, id=name
-    )
+    answers = {"debug": debug, "websocket": websocket, "database": database}
+    if tasks:
+        return pytest.param(answers | {"tasks": True}, id=f"{name}-tasks")
+    return pytest.param(answers, id=name)
 
 
 # Every option combination: baking is cheap, so the bake's own tests see them all.
+WEBSOCKETS = ("none", "asgi", "channels")
 EVERY_OPTION = [
     option(debug, websocket, database)
     for database in (False, True)
-    for websocket in ("none", "asgi", "channels")
+    for websocket in WEBSOCKETS
     for debug in (True, False)
 ]
 # One of each bake: debug only changes .env, which the baked tests override.
 SIX = [p for p in EVERY_OPTION if not p.values[0]["debug"]]
+# Background tasks need the database: with each websocket choice.
+TASKS = [option(False, websocket, True, True) for websocket in WEBSOCKETS]
+EVERY_OPTION += TASKS
 # The combinations served by real processes: debug only changes .env, and the
 # database adds the same settings and pages to every websocket choice, so one
 # bake with a database is served here (test_database.py serves it further).

@@ -36,6 +36,18 @@ def test_refuses_a_blank_name_and_writes_nothing(cookiecutter_cli, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
+def test_refuses_tasks_without_a_database_and_writes_nothing(
+    cookiecutter_cli, tmp_path
+):
+    result = cookiecutter_cli("-o", tmp_path, ROOT, "tasks=yes", "database=no")
+
+    assert result.returncode == 1
+    assert result.stderr == (
+        "ERROR: tasks keep their queue in the database: answer database=yes too.\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_derives_the_slug_from_the_name(cookiecutter_cli, tmp_path):
     result = cookiecutter_cli("-o", tmp_path, ROOT, "project_name=Café Über-Blog 2")
 

@@ -7,7 +7,7 @@ import shutil
 import pytest
 from cookiecutter.environment import StrictEnvironment
 
-from helpers import PASSED, ROOT, SIX, run, uv_env
+from helpers import PASSED, ROOT, SIX, TASKS, run, uv_env
 
 MACHINERY = ROOT / "tests" / "machinery" / "test_machinery.py.jinja"
 PYTEST = ["uv", "run", "--isolated", "--with-requirements", "requirements-dev.txt"]
@@ -40,7 +40,7 @@ def render(template, context):
     return environment.from_string(template.read_text()).render(cookiecutter=context)
 
 
-@pytest.mark.parametrize("options", SIX)
+@pytest.mark.parametrize("options", SIX + TASKS)
 def test_the_bake_and_the_machinery_pass_their_tests(options, bake, uv_home, tmp_path):
     result = bake(options)
     project = copy_of(result, tmp_path)
