@@ -67,7 +67,7 @@ def test_quotes_and_backslashes_in_the_name_are_data(cookiecutter_cli, tmp_path)
 
 def test_asks_clear_questions(cookiecutter_cli, tmp_path):
     result = cookiecutter_cli(
-        "-o", tmp_path, ROOT, input="Team Blog\n\nno\n3\nyes\n", no_input=False
+        "-o", tmp_path, ROOT, input="Team Blog\n\nno\n3\nyes\nyes\n", no_input=False
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
@@ -79,10 +79,12 @@ def test_asks_clear_questions(cookiecutter_cli, tmp_path):
     assert "A database (SQLite, or PostgreSQL by DATABASE_URL) with models" in (
         result.stdout
     )
+    assert "Background tasks (Django's tasks framework" in result.stdout
     project = tmp_path / "team_blog"
     assert "DJANGO_DEBUG=0\n" in (project / ".env").read_text()
     assert "channels>=4.2" in (project / "requirements.txt").read_text()
     assert (project / "migrations" / "0001_initial.py").is_file()
+    assert "django-tasks-db" in (project / "requirements.txt").read_text()
 
 
 @pytest.mark.parametrize(
@@ -103,7 +105,7 @@ def test_asks_clear_questions(cookiecutter_cli, tmp_path):
 )
 def test_typed_odd_names_bake_valid_projects(cookiecutter_cli, tmp_path, name, folder):
     result = cookiecutter_cli(
-        "-o", tmp_path, ROOT, input=f"{name}\n\n\n\n\n", no_input=False
+        "-o", tmp_path, ROOT, input=f"{name}\n\n\n\n\n\n", no_input=False
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
@@ -136,7 +138,7 @@ def test_typed_bad_names_are_refused_with_nothing_written(
     cookiecutter_cli, tmp_path, name, error
 ):
     result = cookiecutter_cli(
-        "-o", tmp_path, ROOT, input=f"{name}\n\n\n\n\n", no_input=False
+        "-o", tmp_path, ROOT, input=f"{name}\n\n\n\n\n\n", no_input=False
     )
 
     assert result.returncode == 1
@@ -145,7 +147,9 @@ def test_typed_bad_names_are_refused_with_nothing_written(
 
 
 def test_an_empty_answer_takes_the_default_name(cookiecutter_cli, tmp_path):
-    result = cookiecutter_cli("-o", tmp_path, ROOT, input="\n\n\n\n\n", no_input=False)
+    result = cookiecutter_cli(
+        "-o", tmp_path, ROOT, input="\n\n\n\n\n\n", no_input=False
+    )
 
     assert result.returncode == 0, result.stdout + result.stderr
     readme = (tmp_path / "my_django_site" / "README.md").read_text()

@@ -104,6 +104,12 @@ def test_requirements_add_channels_only_to_its_variant(baked):
     expected = ["django>=5.2,<7", "daphne>=4.2.2", "environs>=14", "django-csp>=4.0,<5"]
     if baked.context["database"]:
         expected += ["dj-database-url>=2.1", "servestatic>=3"]
+    if baked.context["tasks"]:
+        expected += [
+            "django-tasks-db>=0.13; python_version >= '3.12'",
+            "django-tasks-db[compat]>=0.13; python_version < '3.12'",
+            "dj-email-url>=1.0",
+        ]
     if baked.context["websocket"] == "channels":
         expected += ["channels>=4.2", "channels-redis>=4.2"]
     assert packages == expected
@@ -211,6 +217,11 @@ def test_dotenv_holds_the_chosen_debug_and_plain_local_http(baked, name):
     assert env["DJANGO_SECURE_HSTS_SECONDS"] == "0"
     assert env["DJANGO_SECURE_COOKIES"] == "0"
     assert env["DJANGO_SECURE_PROXY_SSL_HEADER"] == ""
+    if baked.context.get("tasks"):  # mail printed here, for someone to read
+        assert (env.pop("EMAIL_URL"), env.pop("DJANGO_ADMINS")) == (
+            "console://",
+            "you@example.com",
+        )
     assert len(env) == (7 if name == ".env" else 6)
 
 

@@ -136,7 +136,8 @@ def test_every_other_slug_is_refused_in_one_line(slug):
 @given(st.text(), st.text())
 def test_the_rendered_hook_reads_any_answer_as_data(name, slug):
     source = (ROOT / "hooks" / "pre_gen_project.py").read_text()
-    context = {"project_name": name, "project_slug": slug}
+    context = {"project_name": name, "project_slug": slug, "database": True}
+    context["tasks"] = False
 
     rendered = JINJA.from_string(source).render(cookiecutter=context)
 
@@ -146,4 +147,4 @@ def test_the_rendered_hook_reads_any_answer_as_data(name, slug):
         if isinstance(node, ast.Call) and ast.unparse(node.func) == "json.loads"
     ]
     read = [json.loads(ast.literal_eval(call.args[0])) for call in calls]
-    assert read == [name, slug]
+    assert read == [name, slug, True, False]
