@@ -48,7 +48,9 @@ class Contender:
         log = work / (re.sub(r"\W+", "-", self.name) + ".log")
         command = [str(arg).replace("{app}", self.app) for arg in SERVERS[self.server]]
         env, bake = clean_env(**self.env), (Path(self.cwd) / "app.py").exists()
-        return serving(command, self.cwd, log, env, port, migrate=bake)
+        # daphne gives what a closing socket still runs 10 s before it kills
+        # it (--application-close-timeout): a stop may take longer than that.
+        return serving(command, self.cwd, log, env, port, migrate=bake, stop_timeout=30)
 
 
 class Bench:

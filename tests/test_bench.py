@@ -67,8 +67,14 @@ SHORT = [
 
 def bench(output, *arguments):
     return subprocess.run(
-        [sys.executable, ROOT / "bench" / "run.py", *SHORT, "--output", output]
-        + list(arguments),
+        [
+            sys.executable,
+            ROOT / "bench" / "run.py",
+            *SHORT,
+            "--output",
+            output,
+            *arguments,
+        ],
         env=clean_env(),
         capture_output=True,
         text=True,

@@ -3,10 +3,10 @@
 Each journey bakes, then does what a person does on the first day, with the
 code and the commands exactly as the baked README gives them: add a page and
 its test, a style, a JSON endpoint and its test, a websocket route, a field
-and a model; commit and clone
-the project fresh (no .env) and follow the README's words for that; set up and
-run every command the README shows on the journey's route (uv, or the virtual
-environment), the project's own tests and the production check among them;
+and a model; commit and clone the project fresh (no .env) and follow the
+README's words for that; set up and run every command the README shows on the
+journey's route (uv, or the virtual environment), the project's own tests and
+the production check among them;
 then serve with DEBUG off, where every page, the admin included, answers, and
 the JSON endpoint answers JSON, its errors too.
 """

@@ -48,7 +48,7 @@ class Soak(Scenario):
                 start_redis()
 
             def restart_daphne():
-                stop(servers[1].process)
+                stop(servers[1].process, timeout=30)
                 servers[1] = daphnes.enter_context(b.serving(work, servers[1].port))
 
             start_redis()
