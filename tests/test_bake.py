@@ -164,8 +164,10 @@ def test_app_reads_as_the_idea_with_the_machinery_last(baked):
         line_of('if __name__ == "__main__":'),
     ]
     assert order == sorted(order)
-    # A database adds its settings and the guestbook's model before the view.
-    assert line_of("async def index(") < (200 if baked.context["database"] else 100)
+    # A database adds its settings and the guestbook's model before the view;
+    # tasks, their mail settings and imports.
+    limit = 100 + 100 * baked.context["database"] + 25 * baked.context["tasks"]
+    assert line_of("async def index(") < limit
 
 
 # The most lines each websocket choice may bake into app.py without a database,

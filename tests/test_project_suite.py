@@ -36,7 +36,8 @@ WORKFLOW = (
 CLONED = [
     option(False, "none", False),
     option(False, "asgi", False),
-    option(False, "channels", True),
+    option(False, "asgi", True),
+    option(False, "channels", True, True),
 ]
 
 

@@ -107,6 +107,13 @@ from django.utils.log import log_response
 {%- endif %}
 from django.utils.module_loading import import_string
 from environs import Env, validate
+{%- if cookiecutter.tasks %}
+
+try:
+    from django.tasks import task  # Django 6
+except ImportError:  # 5.2: the backport
+    from django_tasks import task
+{%- endif %}
 
 # Settings come from the environment, then from .env (or DJANGO_ENV_FILE).
 env = Env()
@@ -146,7 +153,7 @@ elif DATABASE["ENGINE"] == "django.db.backends.postgresql":
     DATABASE["CONN_HEALTH_CHECKS"] = True
     logging.getLogger("psycopg.pool").setLevel(logging.ERROR)  # not each retry
 {%- if cookiecutter.tasks %}
-# Mail: through the server EMAIL_URL names (.env: printed), as Django 5.2's settings.
+# Mail goes through the server EMAIL_URL names, as Django 5.2's EMAIL_* settings.
 EMAIL = env.dj_email_url("EMAIL_URL", "smtp://localhost:25")
 if EMAIL["EMAIL_BACKEND"].endswith(".smtp.EmailBackend"):
     EMAIL["EMAIL_TIMEOUT"] = EMAIL["EMAIL_TIMEOUT"] or 10  # a send gives up after 10 s
@@ -284,13 +291,6 @@ settings.configure(
 {%- endif %}
 )
 django.setup()
-{%- if cookiecutter.tasks %}
-
-try:
-    from django.tasks import task  # Django 6
-except ImportError:
-    from django_tasks import task  # the backport, on 5.2
-{%- endif %}
 {%- if cookiecutter.database %}
 
 
@@ -348,26 +348,25 @@ async def index(request):
 
 
 @sync_to_async
+@transaction.atomic  # the entry and its mail are saved together, or neither
 def sign(data):
-    """Save an entry and queue its mail in one transaction: both, or neither."""
-    with transaction.atomic():
-        entry = Entry.objects.create(**data)
-        tell_the_admins.enqueue(entry.pk)
+    entry = Entry.objects.create(**data)
+    tell_the_admins.enqueue(entry.pk)
     return entry
 
 
 @task
 def tell_the_admins(entry_id, tries=1):
     """Mail DJANGO_ADMINS what was signed. With the mail server out of reach, try
-    again later (after 30 s, 1, 2, 4, 8 min), then fail for good."""
+    again after 30 s, 1, 2, 4, 8 min (each failed try is listed with its error)."""
     entry = Entry.objects.get(pk=entry_id)
     try:
         mail_admins(f"Guestbook: {entry.name} signed", entry.message)
-    except OSError:  # smtplib's errors, a refused connection, a timeout
+    except OSError:  # refused, timed out, or smtplib's errors
         if tries < 6:
             later = timezone.now() + timedelta(seconds=30 * 2 ** (tries - 1))
             tell_the_admins.using(run_after=later).enqueue(entry_id, tries + 1)
-        raise  # this try is listed as failed, with its error
+        raise
 {%- endif %}
 
 
@@ -853,13 +852,13 @@ if check_secret_key(None) and not (settings.DEBUG and KEY):  # security.W009
 
 
 def requeue_the_lost():
-    """At least once: a task RUNNING for 45 s lost its worker (killed: a mail gives
-    up after 10 s), so queue it again, for any worker."""
-    from django_tasks_db.models import DBTaskResult  # noqa: PLC0415
+    """At least once: a task RUNNING for 45 s lost its worker (killed: a send gives
+    up after 10 s), so queue it again."""
+    from django_tasks_db.models import DBTaskResult  # noqa: PLC0415 (a model)
 
     while not time.sleep(5):
-        started = timezone.now() - timedelta(seconds=45)
-        DBTaskResult.objects.running().filter(started_at__lt=started).update(
+        lost = timezone.now() - timedelta(seconds=45)
+        DBTaskResult.objects.running().filter(started_at__lt=lost).update(
             status="READY"
         )
 
