@@ -5,6 +5,7 @@ and of the kernel. Many thousands of sockets: tests/crowd.py."""
 
 import asyncio
 import contextlib
+import http.client
 import json
 import os
 import re
@@ -132,13 +133,17 @@ def wrk_ms(output, percentile):
     return float(value) * {"us": 0.001, "ms": 1, "s": 1000}[unit]
 
 
-async def python_http_load(port, seconds):
-    """The same measure as wrk, from asyncio, where wrk is not installed."""
+GREETING = (
+    b"GET /?name=bench HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Forwarded-Proto: https\r\n\r\n"
+)
+
+
+async def python_http_load(
+    port, seconds, request=GREETING, status=200, connections=HTTP_CONNECTIONS
+):
+    """The same measure as wrk, from asyncio (where wrk is not installed, and
+    for requests other than the greeting); every answer must have `status`."""
     latencies = []
-    request = (
-        b"GET /?name=bench HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-        b"X-Forwarded-Proto: https\r\n\r\n"
-    )
     deadline = time.perf_counter() + seconds
 
     async def connection():
@@ -147,6 +152,8 @@ async def python_http_load(port, seconds):
             started = time.perf_counter()
             writer.write(request)
             head = await reader.readuntil(b"\r\n\r\n")
+            if not head.startswith(f"HTTP/1.1 {status} ".encode()):
+                raise AssertionError(head.decode("latin-1").partition("\r\n")[0])
             if length := re.search(rb"(?i)content-length: (\d+)", head):
                 await reader.readexactly(int(length[1]))
             else:  # chunked: up to the last, empty chunk
@@ -154,8 +161,45 @@ async def python_http_load(port, seconds):
             latencies.append(time.perf_counter() - started)
         writer.close()
 
-    await asyncio.gather(*(connection() for _ in range(HTTP_CONNECTIONS)))
+    await asyncio.gather(*(connection() for _ in range(connections)))
     return len(latencies) / seconds, *percentiles_ms(latencies)
+
+
+def guestbook_post(port):
+    """A guestbook entry's POST, as a browser sends it over https (the CSRF
+    cookie and token of one visit, and its Origin), for python_http_load."""
+    visit = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    visit.request("GET", "/", headers=VIA_PROXY)
+    answer = visit.getresponse()
+    page, cookie = answer.read(), answer.getheader("Set-Cookie").encode()
+    visit.close()
+    cookie = re.match(rb"csrftoken=[^;]+", cookie)[0]
+    token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
+    body = b"csrfmiddlewaretoken=" + token + b"&name=Bench&message=Hello%2C+bench%21"
+    return (
+        b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Forwarded-Proto: https\r\n"
+        b"Origin: https://127.0.0.1\r\nCookie: " + cookie + b"\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\n"
+        b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+    )
+
+
+async def steady_posts(port, request, per_second, seconds):
+    """Send request per_second times a second, each on a connection of its own."""
+
+    async def one():
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(request)
+        head = await reader.readuntil(b"\r\n\r\n")
+        writer.close()
+        if not head.startswith(b"HTTP/1.1 302 "):
+            raise AssertionError(head.decode("latin-1").partition("\r\n")[0])
+
+    sent = []
+    for _ in range(per_second * seconds):
+        sent.append(asyncio.create_task(one()))
+        await asyncio.sleep(1 / per_second)
+    await asyncio.gather(*sent)
 
 
 async def websocket_load(port, path, seconds, chat=False):

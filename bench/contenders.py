@@ -67,15 +67,18 @@ class Bench:
         }
         self.bakes, self.bake_seconds = {}, []
 
-    def bake(self, websocket="none", database=False):
+    def bake(self, websocket="none", database=False, tasks=False):
         """A bake with these options (the real cookiecutter command), once."""
-        key = (websocket, database)
+        key = (websocket, database, tasks)
         if key not in self.bakes:
-            output = self.work / f"{websocket}{'-database' * database}"
+            output = self.work / "-".join(
+                [websocket] + ["database"] * database + ["tasks"] * tasks
+            )
             started = time.perf_counter()
             subprocess.run(
                 [BIN / "cookiecutter", "--no-input", "-f", "-o", output, ROOT]
-                + [f"websocket={websocket}", f"database={str(database).lower()}"],
+                + [f"websocket={websocket}", f"database={str(database).lower()}"]
+                + [f"tasks={str(tasks).lower()}"],
                 check=True,
                 capture_output=True,
             )

@@ -31,9 +31,10 @@ from scenarios.outage import Outage
 from scenarios.restart import Restart
 from scenarios.servers import Servers
 from scenarios.soak import Soak
+from scenarios.tasks import Tasks
 from scenarios.who import Who
 
-DEFAULT = [Http, Guestbook, Nanodjango, Echo, Who, Broadcast, Servers, Outage]
+DEFAULT = [Http, Guestbook, Nanodjango, Echo, Who, Broadcast, Servers, Outage, Tasks]
 ON_REQUEST = [Capacity, Restart, Soak]  # minutes each, e.g. --only capacity
 NAMES = {scenario.name: scenario for scenario in DEFAULT + ON_REQUEST}
 

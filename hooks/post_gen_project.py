@@ -19,7 +19,7 @@ def write_env(project):
     env_file.write_text(f"{example}DJANGO_SECRET_KEY={secrets.token_urlsafe(50)}\n")
 
 
-def next_step(folder, database, debug):
+def next_step(folder, database, debug, tasks=False):
     """The line a bake ends with: the README's way to see the site, with uv."""
     commands = [f"cd {folder}"]
     if database:
@@ -27,14 +27,16 @@ def next_step(folder, database, debug):
         if not debug:  # DEBUG off serves the admin's files only once collected
             commands.append("uv run app.py collectstatic --noinput")
     run = "uv run --isolated --with-requirements app.py daphne app:application"
-    return "Next: " + " && ".join([*commands, run])
+    worker = "; beside it, in another terminal: uv run app.py db_worker" * tasks
+    return "Next: " + " && ".join([*commands, run]) + worker
 
 
 if __name__ == "__main__":
     project = Path.cwd()
     database = json.loads("{{ cookiecutter.database | tojson }}")
     debug = json.loads("{{ cookiecutter.debug | tojson }}")
+    tasks = json.loads("{{ cookiecutter.tasks | tojson }}")
     write_env(project)
     if not database:  # migrations/ got no files: no empty folder either
         (project / "migrations").rmdir()
-    print(next_step(project.name, database, debug))
+    print(next_step(project.name, database, debug, tasks))

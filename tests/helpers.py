@@ -1,6 +1,8 @@
 """What the template's tests share: option combinations, servers, requests."""
 
+import asyncio
 import contextlib
+import email
 import glob
 import http.client
 import os
@@ -11,6 +13,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,6 +21,7 @@ from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 
 import pytest
+from aiosmtpd.controller import Controller
 from websockets.asyncio.client import connect
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -413,3 +417,36 @@ def open_socket(url, path, origin="same", host=None, cookie=None):
         port=parts.port,
         additional_headers=headers,
     )
+
+
+class Inbox:
+    """What a real SMTP server received; its first RCPT can be made to hang."""
+
+    def __init__(self, hang_first=0):
+        self.mails, self.hang_first, self.rcpts = [], hang_first, 0
+        self.hanging = threading.Event()
+
+    async def handle_RCPT(self, server, session, envelope, address, options):
+        self.rcpts += 1
+        if self.rcpts == 1 and self.hang_first:
+            self.hanging.set()
+            await asyncio.sleep(self.hang_first)
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.mails.append(email.message_from_bytes(envelope.content))
+        return "250 OK"
+
+    def subjects(self):
+        return sorted(mail["Subject"] for mail in self.mails)
+
+
+@contextmanager
+def smtp_server(inbox, port):
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield inbox
+    finally:
+        controller.stop()

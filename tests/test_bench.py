@@ -45,6 +45,17 @@ CONTENDERS = {
         "asgi bake, granian",
     ],
     "outage": ["Redis", "PostgreSQL, asgi", "PostgreSQL, channels"],
+    "tasks": [
+        f"{measure}, {database}"
+        for database in ("sqlite", "postgres")
+        for measure in (
+            "POST without the task",
+            "POST with the task",
+            "1 worker",
+            "2 workers",
+            "queue wait at 10 entries/s",
+        )
+    ],
 }
 # The capacity scenario's own options, small: it ramps through nginx.
 CAPACITY = ["--goal", "100", "--capacity", "150", "--idle", "1"]
@@ -109,6 +120,8 @@ def test_one_short_round_reports_every_contender(tmp_path):
     assert all(f["connects_per_s"] > 0 for f in results["who"]["contenders"].values())
     outage = results["outage"]["contenders"]
     assert all(f >= 0 for figures in outage.values() for f in figures.values())
+    tasks = results["tasks"]["contenders"]
+    assert all(value > 0 for figures in tasks.values() for value in figures.values())
     assert "| template (default) |" in runs[0].stdout
 
 

@@ -91,6 +91,15 @@ def test_next_step_is_what_to_type_to_see_the_site(database, debug, line):
     assert post_gen.next_step("site", database, debug) == line
 
 
+def test_next_step_with_tasks_starts_the_worker_beside_daphne():
+    line = post_gen.next_step("site", True, True, tasks=True)
+
+    assert line == (
+        f"Next: cd site && uv run app.py migrate && {RUN}; "
+        "beside it, in another terminal: uv run app.py db_worker"
+    )
+
+
 # Property-based tests: any name a person could type.
 
 JINJA = StrictEnvironment(context={"cookiecutter": {}})

@@ -3,21 +3,18 @@ processes, and a real SMTP server (aiosmtpd): every entry's mail reaches the
 admins, once, through a queue filled while no worker runs, a worker killed
 with -9 mid-send, two workers at once, and a mail server that was down."""
 
-import asyncio
-import email
 import signal
 import subprocess
 import sys
-import threading
 import time
 from contextlib import contextmanager
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from helpers import (
     DAPHNE,
     PRODUCTION_ENV,
+    Inbox,
     Visitor,
     as_postgres,
     clean_env,
@@ -27,43 +24,11 @@ from helpers import (
     run,
     serving,
     serving_postgres,
+    smtp_server,
     stop,
 )
 
 ADMIN = "ada@example.com"
-
-
-class Inbox:
-    """What a real SMTP server received; its first RCPT can be made to hang."""
-
-    def __init__(self, hang_first=0):
-        self.mails, self.hang_first, self.rcpts = [], hang_first, 0
-        self.hanging = threading.Event()
-
-    async def handle_RCPT(self, server, session, envelope, address, options):
-        self.rcpts += 1
-        if self.rcpts == 1 and self.hang_first:
-            self.hanging.set()
-            await asyncio.sleep(self.hang_first)
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.mails.append(email.message_from_bytes(envelope.content))
-        return "250 OK"
-
-    def subjects(self):
-        return sorted(mail["Subject"] for mail in self.mails)
-
-
-@contextmanager
-def smtp_server(inbox, port):
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox
-    finally:
-        controller.stop()
 
 
 @pytest.fixture(scope="module")

@@ -155,6 +155,8 @@ elif DATABASE["ENGINE"] == "django.db.backends.postgresql":
 {%- if cookiecutter.tasks %}
 # Mail goes through the server EMAIL_URL names, as Django 5.2's EMAIL_* settings.
 EMAIL = env.dj_email_url("EMAIL_URL", "smtp://localhost:25")
+if "EMAIL_BACKEND" not in EMAIL:
+    sys.exit("ERROR: EMAIL_URL: use smtp://, submission://, console:// or file://")
 if EMAIL["EMAIL_BACKEND"].endswith(".smtp.EmailBackend"):
     EMAIL["EMAIL_TIMEOUT"] = EMAIL["EMAIL_TIMEOUT"] or 10  # a send gives up after 10 s
 if django.VERSION >= (6, 1):  # they became MAILERS: the same, by other names
@@ -200,6 +202,7 @@ settings.configure(
             "frame-ancestors": [NONE],
         }
     },
+    TIME_ZONE="UTC",  # as startproject's (Django's own default: America/Chicago)
     ROOT_URLCONF=__name__,  # this module is the URLconf
     ASGI_APPLICATION=f"{__name__}.application",
 {%- if cookiecutter.database %}
