@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 
 import pytest
 
@@ -163,6 +163,42 @@ def database(request, project, env, tmp_path):
         migrate = [sys.executable, "app.py", "migrate", "--verbosity", "0"]
         subprocess.run(migrate, cwd=project, env=env, check=True)
         yield env
+
+
+def test_a_worker_stopped_by_a_postgresql_restart_is_restarted_and_loses_nothing(
+    project, env, postgres, tmp_path
+):
+    # The worker exits (status 1) when the database is out of reach, for
+    # systemd's Restart=on-failure to start it again (DEPLOY.md's unit).
+    data, url, pg_port = postgres
+    smtp_port, log = int(env["SMTP_PORT"]), tmp_path / "postgres.log"
+    with ExitStack() as stack:
+        inbox = stack.enter_context(smtp_server(Inbox(), smtp_port))
+        database = stack.enter_context(ExitStack())  # PostgreSQL, until closed
+        database.enter_context(serving_postgres(data, log, port=pg_port))
+        name = f"tasks_{free_port()}"
+        createdb = [postgres_program("createdb"), "-h", "127.0.0.1", "-p", str(pg_port)]
+        run(*as_postgres(createdb), name, cwd=data)
+        env = env | {"DATABASE_URL": f"{url.rsplit('/', 1)[0]}/{name}"}
+        server = stack.enter_context(
+            serving(DAPHNE, project, tmp_path / "daphne.log", env=env)
+        )
+        first = stack.enter_context(worker(project, env, tmp_path / "a.log"))
+        sign(server)
+        wait_for(lambda: inbox.mails, 15)
+        database.close()
+        stopped = first.wait(timeout=30)
+        with serving_postgres(data, log, port=pg_port):
+            signed = Visitor(server).sign("Guest 1", "Message 1")[0]
+            with worker(project, env, tmp_path / "b.log"):  # systemd's restart
+                wait_for(lambda: len(inbox.mails) == 2, 15)
+
+    assert stopped == 1
+    assert signed == 302
+    assert inbox.subjects() == [
+        "[Django] Guestbook: Guest 0 signed",
+        "[Django] Guestbook: Guest 1 signed",
+    ]
 
 
 def test_two_workers_send_each_mail_once(project, database, tmp_path):
