@@ -153,6 +153,7 @@ elif DATABASE["ENGINE"] == "django.db.backends.postgresql":
     DATABASE["CONN_HEALTH_CHECKS"] = True
     logging.getLogger("psycopg.pool").setLevel(logging.ERROR)  # not each retry
 {%- if cookiecutter.tasks %}
+
 # Mail goes through the server EMAIL_URL names, as Django 5.2's EMAIL_* settings.
 EMAIL = env.dj_email_url("EMAIL_URL", "smtp://localhost:25")
 if "EMAIL_BACKEND" not in EMAIL:
