@@ -148,6 +148,23 @@ def test_a_worker_killed_mid_send_loses_no_mail(project, env, tmp_path):
     assert inbox.subjects() == ["[Django] Guestbook: Guest 0 signed"]
 
 
+def test_a_worker_stopped_mid_send_finishes_the_mail_first(project, env, tmp_path):
+    # systemd's stop (and restart) is a SIGTERM: the task in hand runs to its end.
+    port = int(env["SMTP_PORT"])
+    with (
+        smtp_server(Inbox(hang_first=5), port) as inbox,
+        serving(DAPHNE, project, tmp_path / "daphne.log", env=env) as server,
+    ):
+        sign(server)
+        with worker(project, env, tmp_path / "worker.log") as running:
+            assert inbox.hanging.wait(15)
+            running.send_signal(signal.SIGTERM)
+            status = running.wait(timeout=30)
+
+    assert status == 0
+    assert inbox.subjects() == ["[Django] Guestbook: Guest 0 signed"]
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database(request, project, env, tmp_path):
     """env's SQLite file, or a migrated database on a real PostgreSQL."""
