@@ -165,6 +165,14 @@ def test_a_worker_stopped_mid_send_finishes_the_mail_first(project, env, tmp_pat
     assert inbox.subjects() == ["[Django] Guestbook: Guest 0 signed"]
 
 
+def with_a_new_database(env, data, url, port):
+    """env, naming a new database of the test's own on the PostgreSQL at port."""
+    name = f"tasks_{free_port()}"
+    createdb = [postgres_program("createdb"), "-h", "127.0.0.1", "-p", str(port)]
+    run(*as_postgres(createdb), name, cwd=data)
+    return env | {"DATABASE_URL": f"{url.rsplit('/', 1)[0]}/{name}"}
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database(request, project, env, tmp_path):
     """env's SQLite file, or a migrated database on a real PostgreSQL."""
@@ -173,10 +181,7 @@ def database(request, project, env, tmp_path):
         return
     data, url, port = request.getfixturevalue("postgres")
     with serving_postgres(data, tmp_path / "postgres.log", port=port):
-        name = f"tasks_{free_port()}"  # a database of this test's own
-        createdb = [postgres_program("createdb"), "-h", "127.0.0.1", "-p", str(port)]
-        run(*as_postgres(createdb), name, cwd=data)
-        env = env | {"DATABASE_URL": f"{url.rsplit('/', 1)[0]}/{name}"}
+        env = with_a_new_database(env, data, url, port)
         migrate = [sys.executable, "app.py", "migrate", "--verbosity", "0"]
         subprocess.run(migrate, cwd=project, env=env, check=True)
         yield env
@@ -193,10 +198,7 @@ def test_a_worker_stopped_by_a_postgresql_restart_is_restarted_and_loses_nothing
         inbox = stack.enter_context(smtp_server(Inbox(), smtp_port))
         database = stack.enter_context(ExitStack())  # PostgreSQL, until closed
         database.enter_context(serving_postgres(data, log, port=pg_port))
-        name = f"tasks_{free_port()}"
-        createdb = [postgres_program("createdb"), "-h", "127.0.0.1", "-p", str(pg_port)]
-        run(*as_postgres(createdb), name, cwd=data)
-        env = env | {"DATABASE_URL": f"{url.rsplit('/', 1)[0]}/{name}"}
+        env = with_a_new_database(env, data, url, pg_port)
         server = stack.enter_context(
             serving(DAPHNE, project, tmp_path / "daphne.log", env=env)
         )
